@@ -1,0 +1,36 @@
+# Duet: the two commands a new user runs (see README.md).
+#   make demo   installs what it needs, builds, and runs the demo on the embedded store
+#   make test   installs what it needs, builds, and runs the whole test suite
+
+APT_PACKAGES := libhiredis-dev libsqlite3-dev libopenblas-dev libcurl4-openssl-dev pkg-config \
+                redis-server prometheus wrk python3
+SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
+
+.PHONY: deps build release demo test bench clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: build
+	./scripts/demo
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: deps
+	./scripts/bench-all
+
+clean:
+	rm -rf .build .build-*

@@ -1,0 +1,2 @@
+/// Versioned features in Redis and the embedded store. See DESIGN.md §5.
+public enum DuetFeatures {}

@@ -1,0 +1,2 @@
+/// GrowthBook-compatible routing. See DESIGN.md §3.
+public enum DuetRouting {}

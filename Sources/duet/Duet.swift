@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `duet` command line: the server, the experiment tools, models and features.
+@main
+struct Duet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "duet",
+        abstract: "Online-learning recommender with a built-in A/B router.",
+        subcommands: [
+            ExperimentCommand.self,
+            FeaturesCommand.self,
+            TrainCommand.self,
+            ReplayCommand.self,
+        ]
+    )
+}
