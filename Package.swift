@@ -10,6 +10,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "duet", targets: ["duet"]),
+        .library(name: "DuetRouting", targets: ["DuetRouting"]),
+        .library(name: "DuetModels", targets: ["DuetModels"]),
+        .library(name: "DuetFeatures", targets: ["DuetFeatures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

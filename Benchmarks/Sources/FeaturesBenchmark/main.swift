@@ -1,0 +1,1 @@
+print("FeaturesBenchmark: not written yet")

@@ -1,0 +1,1 @@
+print("ModelsBenchmark: not written yet")
