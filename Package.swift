@@ -19,6 +19,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian, wrapped by the modules above them.
@@ -50,10 +56,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "DuetStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DuetServer",
+            dependencies: [
+                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetFeatures",
+                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -65,6 +90,15 @@ let package = Package(
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetModelsTests", dependencies: ["DuetModels", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetFeaturesTests", dependencies: ["DuetFeatures", "DuetTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetStoreTests", dependencies: ["DuetStore", "DuetTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DuetServerTests",
+            dependencies: [
+                "DuetServer", "DuetTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DuetEndToEndTests", dependencies: ["DuetTestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

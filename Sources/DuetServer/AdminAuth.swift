@@ -1,0 +1,43 @@
+import Hummingbird
+
+/// Checks `Authorization: Bearer <token>` against the configured named tokens.
+///
+/// The comparison takes the same time whatever the token's content (no early exit), so timing
+/// does not reveal how much of a guess was right.
+public struct AdminAuth: Sendable {
+    let tokens: [(name: String, token: [UInt8])]
+
+    public init(tokens: [String: String]) {
+        self.tokens = tokens.sorted { $0.key < $1.key }.map { ($0.key, Array($0.value.utf8)) }
+    }
+
+    /// The name bound to the request's token, or an `APIError` (401).
+    public func authenticate(_ request: Request) throws -> String {
+        guard !tokens.isEmpty else {
+            throw APIError(.unauthorized, code: "admin_disabled", message: "admin API disabled: start duet serve with --admin-token")
+        }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "missing 'Authorization: Bearer <token>' header")
+        }
+        let given = Array(header.dropFirst("Bearer ".count).utf8)
+        var match: String?
+        for (name, token) in tokens where Self.constantTimeEqual(given, token) {
+            match = name
+        }
+        guard let match else {
+            throw APIError(.unauthorized, code: "unauthorized", message: "invalid admin token")
+        }
+        return match
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        let n = max(a.count, b.count)
+        for i in 0..<n {
+            let x = i < a.count ? a[i] : 0
+            let y = i < b.count ? b[i] : 0
+            diff |= x ^ y
+        }
+        return diff == 0
+    }
+}

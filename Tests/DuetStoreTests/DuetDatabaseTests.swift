@@ -1,0 +1,54 @@
+import DuetStore
+import DuetTestSupport
+import Foundation
+import Testing
+
+@Suite struct DuetDatabaseTests {
+    func openDatabase() throws -> (DuetDatabase, URL) {
+        let dir = try TestSupport.temporaryDirectory("store")
+        return (try DuetDatabase(path: dir.appendingPathComponent("duet.sqlite").path), dir)
+    }
+
+    @Test func revisionsCountUpPerKeyAndSurviveReopen() async throws {
+        let (db, dir) = try openDatabase()
+        _ = try await db.saveRevisions([("a", "key: a\n"), ("b", "key: b\n")], author: "alice")
+        let second = try await db.saveRevisions([("a", "key: a # 2\n")], author: "bob")
+        #expect(second.map(\.revision) == [2])
+        let reopened = try DuetDatabase(path: dir.appendingPathComponent("duet.sqlite").path)
+        let latest = try await reopened.latestRevisions()
+        #expect(latest.map(\.key) == ["a", "b"])
+        #expect(latest.map(\.revision) == [2, 1])
+        #expect(latest.first?.author == "bob")
+        #expect(try await reopened.revisions(key: "a").map(\.config) == ["key: a\n", "key: a # 2\n"])
+    }
+
+    @Test func modelRegistryUpsertsAndFiltersBySlot() async throws {
+        let (db, _) = try openDatabase()
+        let now = Date().timeIntervalSince1970
+        try await db.register([
+            ModelVersionRecord(slot: "static", id: "s1", parentID: nil, kind: "static", createdAt: now, source: "file", examples: 10, logloss: 0.1, auc: 0.6, path: "/x"),
+            ModelVersionRecord(slot: "online", id: "1", parentID: "s1", kind: "online", createdAt: now + 1, source: "online", examples: 5, logloss: nil, auc: nil, path: nil),
+        ])
+        try await db.register([
+            ModelVersionRecord(slot: "online", id: "1", parentID: "s1", kind: "online", createdAt: now + 1, source: "checkpoint", examples: 5, logloss: 0.2, auc: nil, path: "/y"),
+        ])
+        let online = try await db.modelVersions(slot: "online")
+        #expect(online.count == 1)
+        #expect(online.first?.source == "checkpoint")
+        #expect(try await db.modelVersions().map(\.id) == ["1", "s1"])
+    }
+
+    @Test func auditIsNewestFirstAndFiltersBySince() async throws {
+        let (db, _) = try openDatabase()
+        try await db.audit([
+            AuditEntry(at: 100, actor: "alice", action: "experiment.apply", target: "homepage", before: nil, after: "1"),
+            AuditEntry(at: 200, actor: "bob", action: "model.rollback", target: "online", before: "7", after: "6"),
+        ])
+        #expect(try await db.auditEntries().map(\.actor) == ["bob", "alice"])
+        #expect(try await db.auditEntries(since: 150).map(\.action) == ["model.rollback"])
+    }
+
+    @Test func anUnopenablePathIsAClearError() {
+        #expect(throws: StoreError.self) { try DuetDatabase(path: "/proc/duet/duet.sqlite") }
+    }
+}
