@@ -83,7 +83,7 @@ public struct ServerConfiguration: Sendable {
         }
     }
 
-    static let keys = [
+    public static let keys = [
         "host", "port", "data_dir", "experiments", "features", "redis", "admin_token", "max_candidates",
         "max_body_bytes", "impression_ttl_seconds", "publish_interval_ms", "publish_every", "feature_budget_ms",
     ]

@@ -7,6 +7,7 @@ struct Duet: AsyncParsableCommand {
         commandName: "duet",
         abstract: "Online-learning recommender with a built-in A/B router.",
         subcommands: [
+            ServeCommand.self,
             ExperimentCommand.self,
             FeaturesCommand.self,
             TrainCommand.self,

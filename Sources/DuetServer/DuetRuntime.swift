@@ -1,0 +1,49 @@
+import DuetStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Everything the server holds while it runs. Requests read immutable snapshots from it (route table,
+/// model versions, feature-version pointers); writers swap whole snapshots.
+public final class DuetRuntime: Sendable {
+    public let configuration: ServerConfiguration
+    public let logger: Logger
+    public let metrics: DuetMetrics
+    public let database: DuetDatabase
+    public let auth: AdminAuth
+
+    init(configuration: ServerConfiguration, logger: Logger) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = DuetMetrics()
+        self.auth = AdminAuth(tokens: configuration.adminTokens)
+        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
+        self.database = try DuetDatabase(path: dataDirectory.appendingPathComponent("duet.sqlite").path)
+        if configuration.adminTokens.isEmpty {
+            logger.warning("no --admin-token: admin routes refuse every request")
+        }
+    }
+
+    /// Long-running work the application's ServiceGroup owns (started with it, stopped on SIGTERM).
+    var services: [any Service] { [] }
+
+    /// True when every slot an experiment needs has a model.
+    var isReady: Bool { false }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in
+            try JSONResponse.make(["status": "ok"])
+        }
+        router.get("/readyz") { [self] _, _ in
+            try JSONResponse.make(["status": isReady ? "ready" : "not ready"], status: isReady ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { [self] _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.emit()))
+            )
+        }
+    }
+}

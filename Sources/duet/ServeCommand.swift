@@ -1,0 +1,41 @@
+import ArgumentParser
+import DuetServer
+import Foundation
+
+/// `duet serve`: the recommendation API, admin API and metrics.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Duet server.",
+        discussion: "Every flag can also come from the environment as DUET_<NAME> (e.g. DUET_PORT) or from --config duet.yaml (keys like data_dir, admin_token). Flags win over the environment, which wins over the file."
+    )
+
+    @Option(help: "A duet.yaml with settings (keys: \(ServerConfiguration.keys.joined(separator: ", "))).")
+    var config: String?
+    @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
+    @Option(help: "Port (default 8080).") var port: Int?
+    @Option(name: .customLong("data-dir"), help: "SQLite file and model files (default ./duet-data).") var dataDir: String?
+    @Option(help: "Experiment configs directory (default experiments/).") var experiments: String?
+    @Option(help: "Feature-set definitions directory (default features/).") var features: String?
+    @Option(help: "redis://host:port[/db]; absent: the embedded store from features/snapshots.") var redis: String?
+    @Option(name: .customLong("admin-token"), help: "Admin token(s): TOKEN or NAME:TOKEN[,NAME:TOKEN]. Absent: admin routes refuse everything.")
+    var adminToken: String?
+
+    func run() async throws {
+        var configuration = ServerConfiguration()
+        do {
+            if let config { try configuration.apply(yamlFile: config) }
+            try configuration.apply(environment: ProcessInfo.processInfo.environment)
+            let flags: [(String, String?)] = [
+                ("host", host), ("port", port.map(String.init)), ("data_dir", dataDir), ("experiments", experiments),
+                ("features", features), ("redis", redis), ("admin_token", adminToken),
+            ]
+            for case let (key, value?) in flags {
+                try configuration.apply(key: key, value: value, source: "--" + key.replacingOccurrences(of: "_", with: "-"))
+            }
+        } catch let error as ConfigurationError {
+            throw CLIError(error.message)
+        }
+        try await DuetServerApp.run(configuration)
+    }
+}
