@@ -8,6 +8,9 @@ struct Duet: AsyncParsableCommand {
         abstract: "Online-learning recommender with a built-in A/B router.",
         subcommands: [
             ServeCommand.self,
+            RollbackCommand.self,
+            ModelCommand.self,
+            AuditCommand.self,
             ExperimentCommand.self,
             FeaturesCommand.self,
             TrainCommand.self,
