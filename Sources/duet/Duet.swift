@@ -11,6 +11,7 @@ struct Duet: AsyncParsableCommand {
             RollbackCommand.self,
             ModelCommand.self,
             AuditCommand.self,
+            DemoCommand.self,
             ExperimentCommand.self,
             FeaturesCommand.self,
             TrainCommand.self,

@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `duet demo`: the whole loop on real data in one command, on the embedded feature store.
+///
+/// Trains a static model from the bundled OBD sample, starts `duet serve` on a free port, replays the
+/// sample's logged traffic through the real HTTP API (recommend → the logged click as feedback), prints
+/// the per-arm report, then rolls the online model back one version through the admin API.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Train, serve, replay the OBD sample through the API, report, and roll back."
+    )
+
+    @Option(help: "Logged traffic to replay (OBD CSV).") var log = "data/obd/random/men.csv"
+    @Option(help: "Log used to train the static model (default: the bts log, so the replay is unseen data).")
+    var train = "data/obd/bts/men.csv"
+    @Option(help: "Experiment to route the traffic through.") var experiment = "homepage"
+    @Option(help: "Replay at most this many rows (0 = all).") var limit = 0
+    @Option(help: "Concurrent clients.") var concurrency = 4
+    @Option(help: "Data directory (default: a fresh temporary one).") var dataDir: String?
+    @Option(help: "Port (default: a free one).") var port: Int?
+    @Flag(help: "Leave the server running at the end and print its URLs.") var keepRunning = false
+
+    func run() async throws {
+        let fm = FileManager.default
+        let data = dataDir ?? fm.temporaryDirectory.appendingPathComponent("duet-demo-\(UUID().uuidString.prefix(8))").path
+        let staticDir = data + "/models/static"
+        try fm.createDirectory(atPath: staticDir, withIntermediateDirectories: true)
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        let self_ = Bundle.main.executableURL?.path ?? me
+
+        // 1. Static model from the training log.
+        print("1/5 training the static model on \(train)…")
+        let model = staticDir + "/obd-static.duet"
+        if !fm.fileExists(atPath: model) {
+            let status = try Self.runChild(self_, ["train", train, "--format", "obd", "--out", model + ".tmp"])
+            guard status == 0 else { throw CLIError("duet train failed (exit \(status))") }
+            try fm.moveItem(atPath: model + ".tmp", toPath: model)
+        }
+
+        // 2. The server, on the embedded store.
+        let port = self.port ?? Self.freePort()
+        let token = "demo-" + UUID().uuidString.prefix(8)
+        let base = "http://127.0.0.1:\(port)"
+        print("2/5 starting duet serve on \(base) (data in \(data))…")
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: self_)
+        server.arguments = ["serve", "--port", "\(port)", "--data-dir", data, "--admin-token", "demo:\(token)"]
+        let serverLog = FileHandle(forWritingAtPath: data + "/server.log") ?? {
+            _ = fm.createFile(atPath: data + "/server.log", contents: nil)
+            return FileHandle(forWritingAtPath: data + "/server.log")!
+        }()
+        server.standardOutput = serverLog
+        server.standardError = serverLog
+        try server.run()
+        defer { if !keepRunning, server.isRunning { server.terminate(); server.waitUntilExit() } }
+        let client = AdminClient(base: URL(string: base)!, token: token)
+        try await Self.waitReady(client, server: server, log: data + "/server.log")
+
+        // 3. Replay.
+        let rows = try Self.readOBD(log, limit: limit)
+        print("3/5 replaying \(rows.count) logged rounds through POST /v1/recommend and /v1/feedback…")
+        let started = ContinuousClock.now
+        let progress = Progress(total: rows.count)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let chunk = (rows.count + concurrency - 1) / max(1, concurrency)
+            for c in 0..<max(1, concurrency) {
+                let slice = Array(rows[min(rows.count, c * chunk)..<min(rows.count, (c + 1) * chunk)])
+                group.addTask {
+                    for row in slice {
+                        try await Self.replay(row, experiment: experiment, client: client)
+                        progress.tick()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        progress.finish()
+        let seconds = Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+        print(String(format: "    %d rounds in %.1f s (%.0f requests/s)", rows.count, seconds, Double(rows.count * 2) / max(seconds, 1e-9)))
+        try await Task.sleep(for: .milliseconds(600))  // let the learner publish its last version
+
+        // 4. Report.
+        print("4/5 results\n")
+        let report = try await client.call("GET", "/v1/admin/experiments/\(experiment)/report") as? [String: Any] ?? [:]
+        print(ExperimentRemote.formatReport(report))
+        let online = try await client.call("GET", "/v1/admin/models/online") as? [String: Any] ?? [:]
+        let versions = online["versions"] as? [[String: Any]] ?? []
+        print("online model: \(versions.count) versions kept in memory, current \(online["current"] as? String ?? "-")")
+
+        // 5. Rollback.
+        print("\n5/5 rolling the online model back one version through the admin API…")
+        let t0 = ContinuousClock.now
+        let swap = try await client.call("POST", "/v1/admin/models/online/rollback", json: [String: Any]()) as? [String: Any] ?? [:]
+        let rt = ModelCommand.ms(ContinuousClock.now - t0)
+        print(String(format: "online: %@ → %@ (swap %.2f µs in process, %@ round trip)",
+                     (swap["from"] as? String ?? "?") as NSString, (swap["to"] as? String ?? "?") as NSString,
+                     (swap["swap_seconds"] as? Double ?? 0) * 1e6, rt as NSString))
+        let after = try await client.call("POST", "/v1/recommend", json: ["experiment": experiment, "user": "u0", "k": 3]) as? [String: Any] ?? [:]
+        if let m = after["model"] as? [String: Any] {
+            print("next recommendation served by \(m["slot"] as? String ?? "?")@\(m["version"] as? String ?? "?")")
+        }
+        if keepRunning {
+            print("\nserver running (pid \(server.processIdentifier)); Ctrl-C to stop")
+            print("  API:      \(base)/v1/recommend  (spec: \(base)/openapi.json)")
+            print("  metrics:  \(base)/metrics")
+            print("  status:   \(base)/")
+            print("  admin:    --server \(base) --token \(token)")
+            server.waitUntilExit()
+        }
+    }
+
+    struct Row: Sendable {
+        var index: Int
+        var item: String
+        var position: String
+        var click: Int
+    }
+
+    /// Reads (row index, item_id, position, click) from an OBD CSV.
+    static func readOBD(_ path: String, limit: Int) throws -> [Row] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read") }
+        var lines = text.split(separator: "\n")
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+              let item = header.firstIndex(of: "item_id"), let pos = header.firstIndex(of: "position"),
+              let click = header.firstIndex(of: "click")
+        else { throw CLIError("\(path):1: expected OBD columns item_id, position, click") }
+        lines.removeFirst()
+        if limit > 0 { lines = Array(lines.prefix(limit)) }
+        return try lines.enumerated().map { n, line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count > max(item, pos, click), let c = Int(f[click]) else { throw CLIError("\(path):\(n + 2): malformed row") }
+            return Row(index: Int(f[0]) ?? n, item: String(f[item]), position: String(f[pos]), click: c)
+        }
+    }
+
+    static func replay(_ row: Row, experiment: String, client: AdminClient) async throws {
+        let request: [String: Any] = [
+            "experiment": experiment, "user": "u\(row.index)", "candidates": [row.item], "k": 1,
+            "context": ["position": row.position],
+        ]
+        let rec = try await client.call("POST", "/v1/recommend", json: request) as? [String: Any] ?? [:]
+        guard let id = rec["request_id"] as? String else { throw CLIError("recommend: no request_id in reply") }
+        _ = try await client.call("POST", "/v1/feedback", json: ["request_id": id, "item": row.item, "label": row.click])
+    }
+
+    static func waitReady(_ client: AdminClient, server: Process, log: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            guard server.isRunning else {
+                throw CLIError("duet serve exited: " + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
+            }
+            if let reply = try? await client.send("GET", "/readyz"), reply.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw CLIError("duet serve was not ready within 30 s; see \(log)")
+    }
+
+    static func runChild(_ path: String, _ args: [String]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// A one-line progress bar on stderr.
+    final class Progress: @unchecked Sendable {
+        let total: Int
+        let lock = NSLock()
+        var done = 0
+        init(total: Int) { self.total = total }
+        func tick() {
+            lock.lock()
+            done += 1
+            let d = done
+            lock.unlock()
+            if d % 100 == 0 || d == total { draw(d) }
+        }
+        func draw(_ d: Int) {
+            let width = 40, filled = total == 0 ? width : d * width / total
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            FileHandle.standardError.write(Data("\r    [\(bar)] \(d)/\(total)".utf8))
+        }
+        func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
