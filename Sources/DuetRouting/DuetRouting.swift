@@ -1,2 +1,0 @@
-/// GrowthBook-compatible routing. See DESIGN.md §3.
-public enum DuetRouting {}
