@@ -15,8 +15,21 @@ public enum GrowthBook {
     }
 
     /// Continues an FNV-1a 32 state over `s`, so `seed + value` hashes without concatenating.
+    ///
+    /// ASCII strings (the common case for ids) hash straight from their UTF-8 bytes, which equal their
+    /// UTF-16 code units; anything else walks the UTF-16 view.
     @inlinable
     public static func fnv1a32(_ s: String, continuing state: UInt32) -> UInt32 {
+        var s = s
+        let fast: UInt32? = s.withUTF8 { bytes in
+            var h = state
+            for b in bytes {
+                if b >= 0x80 { return nil }
+                h = (h ^ UInt32(b)) &* 0x0100_0193
+            }
+            return h
+        }
+        if let fast { return fast }
         var h = state
         for unit in s.utf16 {
             h = (h ^ UInt32(unit)) &* 0x0100_0193
@@ -47,13 +60,18 @@ public enum GrowthBook {
     public static func hash(seed: String, value: String, version: Int) -> Double? {
         switch version {
         case 2:
-            let inner = fnv1a32(value, continuing: fnv1a32(seed))
-            return Double(fnv1a32Decimal(inner) % 10000) / 10000
+            return hashV2(seedState: fnv1a32(seed), value: value)
         case 1:
             return Double(fnv1a32(seed, continuing: fnv1a32(value)) % 1000) / 1000
         default:
             return nil
         }
+    }
+
+    /// Version 2 with the seed's FNV state computed once (the route table keeps it per experiment).
+    @inlinable
+    public static func hashV2(seedState: UInt32, value: String) -> Double {
+        Double(fnv1a32Decimal(fnv1a32(value, continuing: seedState)) % 10000) / 10000
     }
 
     /// `[1/n, …]`; empty for n < 1.

@@ -8,16 +8,32 @@ public final class RouteTable: Sendable {
     public let experiments: [ExperimentConfig]
     let compiled: [String: Compiled]
 
-    struct Compiled: Sendable {
-        var index: Int
-        var seed: String
-        var hashVersion: Int
-        var ranges: [BucketRange]
-        var namespace: Namespace?
-        var running: Bool
-        var force: [String: Int]
-        var defaultIndex: Int
-        var arms: [Arm]
+    /// One experiment, precompiled. A class so a lookup retains one reference, not every field.
+    final class Compiled: Sendable {
+        let index: Int
+        let seed: String
+        let seedState: UInt32
+        let hashVersion: Int
+        let ranges: [BucketRange]
+        let namespace: Namespace?
+        let running: Bool
+        let force: [String: Int]
+        let defaultIndex: Int
+        let arms: [Arm]
+
+        init(index: Int, seed: String, seedState: UInt32, hashVersion: Int, ranges: [BucketRange], namespace: Namespace?,
+             running: Bool, force: [String: Int], defaultIndex: Int, arms: [Arm]) {
+            self.index = index
+            self.seed = seed
+            self.seedState = seedState
+            self.hashVersion = hashVersion
+            self.ranges = ranges
+            self.namespace = namespace
+            self.running = running
+            self.force = force
+            self.defaultIndex = defaultIndex
+            self.arms = arms
+        }
     }
 
     public init(experiments: [ExperimentConfig]) {
@@ -29,7 +45,7 @@ public final class RouteTable: Sendable {
                 if let j = e.arms.firstIndex(where: { $0.name == arm }) { force[user] = j }
             }
             compiled[e.key] = Compiled(
-                index: i, seed: e.seed, hashVersion: e.hashVersion, ranges: e.bucketRanges, namespace: e.namespace,
+                index: i, seed: e.seed, seedState: GrowthBook.fnv1a32(e.seed), hashVersion: e.hashVersion, ranges: e.bucketRanges, namespace: e.namespace,
                 running: e.status == .running && e.arms.count >= 2, force: force,
                 defaultIndex: e.arms.firstIndex { $0.name == e.defaultArm } ?? 0, arms: e.arms)
         }
@@ -51,39 +67,50 @@ public final class RouteTable: Sendable {
     public func assign(experiment key: String, user: String) -> Assignment? {
         guard let c = compiled[key] else { return nil }
         if !c.force.isEmpty, let forced = c.force[user] {
-            return Assignment(experimentIndex: c.index, armIndex: forced, arm: c.arms[forced], inExperiment: true, forced: true)
+            return Assignment(experiment: c, armIndex: forced, inExperiment: true, forced: true)
         }
-        let out = Assignment(experimentIndex: c.index, armIndex: c.defaultIndex, arm: c.arms[c.defaultIndex], inExperiment: false, forced: false)
+        let out = Assignment(experiment: c, armIndex: c.defaultIndex, inExperiment: false, forced: false)
         guard c.running, !user.isEmpty else { return out }
         if let ns = c.namespace, !GrowthBook.inNamespace(user: user, name: ns.name, start: ns.start, end: ns.end) {
             return out
         }
-        guard let n = GrowthBook.hash(seed: c.seed, value: user, version: c.hashVersion) else { return out }
+        let n: Double
+        if c.hashVersion == 2 {
+            n = GrowthBook.hashV2(seedState: c.seedState, value: user)
+        } else {
+            guard let v = GrowthBook.hash(seed: c.seed, value: user, version: c.hashVersion) else { return out }
+            n = v
+        }
         let i = GrowthBook.chooseVariation(n, ranges: c.ranges)
         guard i >= 0 else { return out }
-        return Assignment(experimentIndex: c.index, armIndex: i, arm: c.arms[i], inExperiment: true, forced: false)
+        return Assignment(experiment: c, armIndex: i, inExperiment: true, forced: false)
     }
 }
 
 /// Where a user landed.
 public struct Assignment: Sendable, Equatable {
-    public var experimentIndex: Int
-    public var armIndex: Int
-    public var armConfig: Arm
+    let experiment: RouteTable.Compiled
+    public let armIndex: Int
     /// False for users outside coverage or namespace, or when the experiment is not running: they get
     /// the default arm and are not counted.
-    public var inExperiment: Bool
+    public let inExperiment: Bool
     /// True when a `force:` entry decided.
-    public var forced: Bool
+    public let forced: Bool
 
-    init(experimentIndex: Int, armIndex: Int, arm: Arm, inExperiment: Bool, forced: Bool) {
-        self.experimentIndex = experimentIndex
+    init(experiment: RouteTable.Compiled, armIndex: Int, inExperiment: Bool, forced: Bool) {
+        self.experiment = experiment
         self.armIndex = armIndex
-        self.armConfig = arm
         self.inExperiment = inExperiment
         self.forced = forced
     }
 
-    public var arm: String { armConfig.name }
-    public var model: ModelReference { armConfig.model }
+    /// The experiment's index in the table's `experiments`.
+    public var experimentIndex: Int { experiment.index }
+    public var armConfig: Arm { experiment.arms[armIndex] }
+    public var arm: String { experiment.arms[armIndex].name }
+    public var model: ModelReference { experiment.arms[armIndex].model }
+
+    public static func == (a: Assignment, b: Assignment) -> Bool {
+        a.experiment === b.experiment && a.armIndex == b.armIndex && a.inExperiment == b.inExperiment && a.forced == b.forced
+    }
 }
