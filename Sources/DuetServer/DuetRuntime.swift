@@ -12,6 +12,7 @@ public final class DuetRuntime: Sendable {
     public let metrics: DuetMetrics
     public let database: DuetDatabase
     public let auth: AdminAuth
+    public let experiments: ExperimentControl
 
     init(configuration: ServerConfiguration, logger: Logger) async throws {
         self.configuration = configuration
@@ -20,6 +21,8 @@ public final class DuetRuntime: Sendable {
         self.auth = AdminAuth(tokens: configuration.adminTokens)
         let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
         self.database = try DuetDatabase(path: dataDirectory.appendingPathComponent("duet.sqlite").path)
+        self.experiments = try await ExperimentControl(
+            database: database, directory: configuration.experimentsDirectory, metrics: metrics, logger: logger)
         if configuration.adminTokens.isEmpty {
             logger.warning("no --admin-token: admin routes refuse every request")
         }
@@ -31,7 +34,11 @@ public final class DuetRuntime: Sendable {
     /// True when every slot an experiment needs has a model.
     var isReady: Bool { false }
 
+    /// How many versions a model slot keeps in memory (nil: no such slot).
+    func versionCount(slot: String) -> Int? { nil }
+
     func addRoutes(to router: Router<BasicRequestContext>) {
+        addExperimentRoutes(to: router)
         router.get("/healthz") { _, _ in
             try JSONResponse.make(["status": "ok"])
         }
@@ -39,7 +46,10 @@ public final class DuetRuntime: Sendable {
             try JSONResponse.make(["status": isReady ? "ready" : "not ready"], status: isReady ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { [self] _, _ in
-            Response(
+            for (key, p) in experiments.srm() {
+                metrics.gauge("duet_srm_p_value", label: "experiment", value: key, help: "Sample-ratio-mismatch chi-square p-value of the live revision").set(to: p)
+            }
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.emit()))

@@ -117,8 +117,8 @@ enum ExperimentRemote {
         var out: [String] = [], i = 0, j = 0, changed = false
         while i < a.count || j < b.count {
             if i < a.count, j < b.count, a[i] == b[j] { out.append("  " + a[i]); i += 1; j += 1 }
-            else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] { out.append("+ " + b[j]); j += 1; changed = true }
-            else { out.append("- " + a[i]); i += 1; changed = true }
+            else if i < a.count, j == b.count || lcs[i + 1][j] >= lcs[i][j + 1] { out.append("- " + a[i]); i += 1; changed = true }
+            else { out.append("+ " + b[j]); j += 1; changed = true }
         }
         return changed ? out : []
     }
@@ -154,22 +154,26 @@ enum ExperimentRemote {
 
     /// The per-arm table shared by `duet experiment report` and `duet demo`.
     static func formatReport(_ r: [String: Any]) -> String {
-        var out = "experiment \(r["experiment"] as? String ?? "?")\n"
-        out += String(format: "%-10@ %-10@ %9@ %8@ %7@ %22@ %9@ %9@\n", "arm" as NSString, "model" as NSString, "requests" as NSString,
-                      "feedback" as NSString, "clicks" as NSString, "CTR [95% CI]" as NSString, "logloss" as NSString, "versions" as NSString)
+        func pad(_ s: String, _ n: Int, right: Bool = false) -> String {
+            s.count >= n ? s : (right ? String(repeating: " ", count: n - s.count) + s : s + String(repeating: " ", count: n - s.count))
+        }
+        var out = "experiment \(r["experiment"] as? String ?? "?") (revision \(r["revision"] as? Int ?? 0))\n"
+        out += pad("arm", 10) + " " + pad("model", 12) + " " + pad("requests", 9, right: true) + " " + pad("feedback", 9, right: true) + " "
+            + pad("clicks", 7, right: true) + "  " + pad("CTR [95% CI]", 26) + " " + pad("logloss", 8, right: true) + " " + pad("versions", 8, right: true) + "\n"
         for a in r["arms"] as? [[String: Any]] ?? [] {
             let ctr = String(format: "%.3f%% [%.3f, %.3f]", (a["ctr"] as? Double ?? 0) * 100, (a["ctr_low"] as? Double ?? 0) * 100, (a["ctr_high"] as? Double ?? 0) * 100)
             let loss = (a["logloss"] as? Double).map { String(format: "%.5f", $0) } ?? "-"
-            out += String(format: "%-10@ %-10@ %9d %8d %7d %22@ %9@ %9@\n", (a["arm"] as? String ?? "?") as NSString, (a["model"] as? String ?? "?") as NSString,
-                          a["requests"] as? Int ?? 0, a["feedback"] as? Int ?? 0, a["clicks"] as? Int ?? 0, ctr as NSString, loss as NSString,
-                          ((a["versions"] as? Int).map(String.init) ?? "-") as NSString)
+            out += pad(a["arm"] as? String ?? "?", 10) + " " + pad(a["model"] as? String ?? "?", 12) + " "
+                + pad("\(a["requests"] as? Int ?? 0)", 9, right: true) + " " + pad("\(a["feedback"] as? Int ?? 0)", 9, right: true) + " "
+                + pad("\(a["clicks"] as? Int ?? 0)", 7, right: true) + "  " + pad(ctr, 26) + " " + pad(loss, 8, right: true) + " "
+                + pad((a["versions"] as? Int).map(String.init) ?? "-", 8, right: true) + "\n"
         }
         for d in r["differences"] as? [[String: Any]] ?? [] {
-            out += String(format: "CTR %@ − %@: %+.3f pp [%+.3f, %+.3f]\n", (d["arm"] as? String ?? "?") as NSString, (d["baseline"] as? String ?? "?") as NSString,
-                          (d["difference"] as? Double ?? 0) * 100, (d["low"] as? Double ?? 0) * 100, (d["high"] as? Double ?? 0) * 100)
+            out += "CTR \(d["arm"] as? String ?? "?") − \(d["baseline"] as? String ?? "?"): "
+                + String(format: "%+.3f pp [%+.3f, %+.3f] (95%% interval)\n", (d["difference"] as? Double ?? 0) * 100, (d["low"] as? Double ?? 0) * 100, (d["high"] as? Double ?? 0) * 100)
         }
         let srm = r["srm_p_value"] as? Double ?? 1
-        out += String(format: "SRM check: p = %.4g %@", srm, (srm < 0.001 ? "— sample ratio MISMATCH" : "— split as configured") as NSString)
+        out += "SRM check: p = " + String(format: "%.4g", srm) + (srm < 0.001 ? " — sample ratio MISMATCH" : " — split as configured")
         return out
     }
 }
