@@ -37,8 +37,21 @@ public final class DuetRuntime: Sendable {
     /// How many versions a model slot keeps in memory (nil: no such slot).
     func versionCount(slot: String) -> Int? { nil }
 
+    func statusSlots() -> [StatusPage.Slot] { [] }
+
+    func statusFeatureVersions() async -> [(set: String, version: String)] { [] }
+
     func addRoutes(to router: Router<BasicRequestContext>) {
         addExperimentRoutes(to: router)
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("/") { [self] _, _ in
+            try await metrics.timed("/") { _ in
+                let html = try await statusPage().render()
+                return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+            }
+        }
         router.get("/healthz") { _, _ in
             try JSONResponse.make(["status": "ok"])
         }

@@ -12,6 +12,7 @@ struct Duet: AsyncParsableCommand {
             ModelCommand.self,
             AuditCommand.self,
             DemoCommand.self,
+            OpenAPICommand.self,
             ExperimentCommand.self,
             FeaturesCommand.self,
             TrainCommand.self,
