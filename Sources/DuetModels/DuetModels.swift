@@ -1,2 +1,0 @@
-/// Feature hashing, the FM model, optimizers, versions. See DESIGN.md §4.
-public enum DuetModels {}

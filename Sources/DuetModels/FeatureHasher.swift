@@ -1,0 +1,116 @@
+/// Hashes named features into `2^bits` slots with MurmurHash3 (x86, 32-bit) of the UTF-8 bytes of
+/// `field=value` (categorical) or `field` (numeric), and adds declared interactions (like VW's `-q`):
+/// for a pair of fields (a, b) every feature of a is crossed with every feature of b; the slot is a
+/// mix of both features' hashes, the value their product.
+///
+///     let hasher = FeatureHasher(bits: 20, interactions: [("user_feature_0", "item_id")])
+///     let features = hasher.hash([NamedFeature("item_id", .string("12")), NamedFeature("age", .number(0.3))])
+public struct FeatureHasher: Sendable {
+    public let bits: Int
+    public let mask: UInt32
+    /// Field-name pairs to cross.
+    public let interactions: [(String, String)]
+    let interactionHashes: [(UInt32, UInt32)]
+
+    public init(bits: Int = 20, interactions: [(String, String)] = []) {
+        precondition((1...28).contains(bits), "bits must be within 1...28")
+        self.bits = bits
+        self.mask = UInt32((1 << bits) - 1)
+        self.interactions = interactions
+        self.interactionHashes = interactions.map { (Self.murmur3(Array($0.0.utf8)), Self.murmur3(Array($0.1.utf8))) }
+    }
+
+    /// MurmurHash3_x86_32.
+    @inlinable
+    public static func murmur3<C: Collection>(_ bytes: C, seed: UInt32 = 0) -> UInt32 where C.Element == UInt8 {
+        let c1: UInt32 = 0xcc9e_2d51, c2: UInt32 = 0x1b87_3593
+        var h = seed
+        var k: UInt32 = 0
+        var n = 0
+        for b in bytes {
+            k |= UInt32(b) << (8 * UInt32(n & 3))
+            n += 1
+            if n & 3 == 0 {
+                k &*= c1; k = (k << 15) | (k >> 17); k &*= c2
+                h ^= k; h = (h << 13) | (h >> 19); h = h &* 5 &+ 0xe654_6b64
+                k = 0
+            }
+        }
+        if n & 3 != 0 {
+            k &*= c1; k = (k << 15) | (k >> 17); k &*= c2
+            h ^= k
+        }
+        h ^= UInt32(truncatingIfNeeded: n)
+        h ^= h >> 16; h &*= 0x85eb_ca6b; h ^= h >> 13; h &*= 0xc2b2_ae35; h ^= h >> 16
+        return h
+    }
+
+    /// The full 32-bit hash of one named feature (before masking) and its value.
+    @inlinable
+    public static func hash(_ f: NamedFeature) -> (hash: UInt32, value: Float) {
+        switch f.value {
+        case .string(let s):
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(f.field.utf8.count + 1 + s.utf8.count)
+            bytes.append(contentsOf: f.field.utf8)
+            bytes.append(61)  // "="
+            bytes.append(contentsOf: s.utf8)
+            return (murmur3(bytes), 1)
+        case .number(let x):
+            return (murmur3(Array(f.field.utf8)), Float(x))
+        }
+    }
+
+    /// Hashes `features` (plus interactions) into `out`, which is cleared first.
+    public func hash(_ features: [NamedFeature], into out: inout [Feature]) {
+        out.removeAll(keepingCapacity: true)
+        for f in features {
+            let (h, v) = Self.hash(f)
+            out.append(Feature(index: h & mask, value: v, fieldHash: Self.murmur3(Array(f.field.utf8)) ^ (h &* 0x9E37_79B1)))
+        }
+        guard !interactionHashes.isEmpty else { return }
+        let base = out.count
+        for (fa, fb) in interactions {
+            for i in 0..<base where features[i].field == fa {
+                for j in 0..<base where features[j].field == fb {
+                    let mixed = (out[i].fieldHash &* 0x5bd1_e995) ^ out[j].fieldHash
+                    let h = Self.finalMix(mixed)
+                    out.append(Feature(index: h & mask, value: out[i].value * out[j].value, fieldHash: h))
+                }
+            }
+        }
+    }
+
+    public func hash(_ features: [NamedFeature]) -> [Feature] {
+        var out: [Feature] = []
+        hash(features, into: &out)
+        return out
+    }
+
+    /// Crosses already-hashed user features with candidate features for the declared pairs whose
+    /// first field is in `user` and second in `item` (or the reverse). Fields are matched by name.
+    public func crossed(user: [NamedFeature], userHashed: [Feature], item: [NamedFeature], itemHashed: [Feature], into out: inout [Feature]) {
+        guard !interactions.isEmpty else { return }
+        for (fa, fb) in interactions {
+            for (i, u) in user.enumerated() where u.field == fa {
+                for (j, c) in item.enumerated() where c.field == fb {
+                    let h = Self.finalMix((userHashed[i].fieldHash &* 0x5bd1_e995) ^ itemHashed[j].fieldHash)
+                    out.append(Feature(index: h & mask, value: userHashed[i].value * itemHashed[j].value, fieldHash: h))
+                }
+            }
+            for (i, c) in item.enumerated() where c.field == fa {
+                for (j, u) in user.enumerated() where u.field == fb {
+                    let h = Self.finalMix((itemHashed[i].fieldHash &* 0x5bd1_e995) ^ userHashed[j].fieldHash)
+                    out.append(Feature(index: h & mask, value: itemHashed[i].value * userHashed[j].value, fieldHash: h))
+                }
+            }
+        }
+    }
+
+    @inlinable
+    static func finalMix(_ x: UInt32) -> UInt32 {
+        var h = x
+        h ^= h >> 16; h &*= 0x85eb_ca6b; h ^= h >> 13; h &*= 0xc2b2_ae35; h ^= h >> 16
+        return h
+    }
+}

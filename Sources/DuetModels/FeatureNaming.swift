@@ -1,0 +1,45 @@
+/// The one place where raw fields become model features, for training (`duet train`, `duet replay`)
+/// and for serving (`/v1/recommend`) alike, so a model trained on logs scores served traffic with
+/// the very same features.
+///
+/// - user fields keep their names: `user_feature_0=<hash>` (strings), numbers keep their value;
+///   per-item affinity columns (`user-item_affinity_<id>`) are not used directly but give the
+///   candidate's `affinity` feature;
+/// - request context keeps its names (`position=1`);
+/// - the candidate: `item_id=<id>`, its item fields (`item_feature_0: x`, `item_feature_1=<hash>`…),
+///   and `affinity: x`, the user's affinity to this item.
+public enum FeatureNaming {
+    public static let affinityPrefix = "user-item_affinity_"
+
+    /// Features that are the same for every candidate of one request: the user's and the context's.
+    public static func userFeatures(user: [String: FeatureValue], context: [String: FeatureValue]) -> [NamedFeature] {
+        var out: [NamedFeature] = []
+        out.reserveCapacity(user.count + context.count)
+        for (name, value) in user.sorted(by: { $0.key < $1.key }) where !name.hasPrefix(affinityPrefix) {
+            if case .string(let s) = value, s.isEmpty { continue }
+            out.append(NamedFeature(name, value))
+        }
+        for (name, value) in context.sorted(by: { $0.key < $1.key }) {
+            out.append(NamedFeature(name, value))
+        }
+        return out
+    }
+
+    /// Features of one candidate item for this user.
+    public static func itemFeatures(itemID: String, item: [String: FeatureValue], user: [String: FeatureValue]) -> [NamedFeature] {
+        var out: [NamedFeature] = [NamedFeature("item_id", .string(itemID))]
+        for (name, value) in item.sorted(by: { $0.key < $1.key }) where name != "item_id" {
+            if case .string(let s) = value, s.isEmpty { continue }
+            out.append(NamedFeature(name, value))
+        }
+        if case .number(let a)? = user[affinityPrefix + itemID] {
+            out.append(NamedFeature("affinity", .number(a)))
+        }
+        return out
+    }
+
+    /// Every feature of one (user, context, item) example, as a log row yields it.
+    public static func example(user: [String: FeatureValue], context: [String: FeatureValue], itemID: String, item: [String: FeatureValue]) -> [NamedFeature] {
+        userFeatures(user: user, context: context) + itemFeatures(itemID: itemID, item: item, user: user)
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+
+/// Why an example was refused before it touched a weight.
+public enum RejectionReason: String, Error, Sendable, CaseIterable, Codable {
+    case nonFiniteFeature = "non_finite_feature"
+    case absurdFeature = "absurd_feature"
+    case badLabel = "bad_label"
+    case badWeight = "bad_weight"
+    case nonFiniteGradient = "non_finite_gradient"
+}
+
+/// The mutable model the single writer trains: flat weight arrays, optimizer state, progressive
+/// metrics. `publish` turns the current weights into an immutable `ModelVersion`, copying only the
+/// pages changed since the previous one.
+public struct Learner: Sendable {
+    public let config: ModelConfig
+    var w: [Float]
+    var v: [Float]
+    var gw: [Float]      // AdaGrad accumulators (FTRL: n)
+    var gv: [Float]
+    var z: [Float]       // FTRL only
+    var dirtyW: [Bool]
+    var dirtyV: [Bool]
+    var publishedW: WeightPages
+    var publishedV: WeightPages
+    public private(set) var positives: Double
+    public private(set) var seen: Double
+    public private(set) var updates = 0
+    public private(set) var metrics: ProgressiveMetrics
+    public private(set) var rejections: [RejectionReason: Int] = [:]
+    var sums: [Float] = []
+    public static let maxAbsValue: Float = 1e6
+
+    /// A new model, or one that continues from `start` (its weights, bias counts and config).
+    public init(config: ModelConfig = ModelConfig(), start: ModelVersion? = nil, metricsWindow: Int = 10_000) {
+        let config = start?.config ?? config
+        self.config = config
+        let n = config.size, k = config.k
+        if let start {
+            w = start.weights.flattened()
+            v = start.factors.flattened()
+            publishedW = start.weights
+            publishedV = start.factors
+            positives = start.positives
+            seen = start.seen
+        } else {
+            w = Array(repeating: 0, count: n)
+            var rng = SplitMix64(seed: 0x5EED)
+            v = (0..<(n * k)).map { _ in Float(rng.nextGaussian()) * config.factorInit }
+            publishedW = WeightPages(w)
+            publishedV = WeightPages(v)
+            positives = 0
+            seen = 0
+        }
+        let initial: Float = config.optimizer == .adagrad ? 1 : 0
+        gw = Array(repeating: initial, count: n)
+        gv = Array(repeating: 1, count: n * k)
+        z = config.optimizer == .ftrl ? Array(repeating: 0, count: n) : []
+        dirtyW = Array(repeating: false, count: (n + WeightPages.pageSize - 1) >> WeightPages.pageShift)
+        dirtyV = Array(repeating: false, count: (n * k + WeightPages.pageSize - 1) >> WeightPages.pageShift)
+        metrics = ProgressiveMetrics(window: metricsWindow)
+        sums = Array(repeating: 0, count: k)
+    }
+
+    var bias: Float {
+        ModelVersion.bias(positives: positives + config.priorPositives, seen: seen + config.priorPositives + config.priorNegatives)
+    }
+
+    /// P(positive) under the current (unpublished) weights.
+    public func predict(_ features: [Feature]) -> Double {
+        Double(ModelVersion.sigmoid(margin(features)))
+    }
+
+    func margin(_ features: [Feature]) -> Float {
+        var m = bias
+        for f in features { m += w[Int(f.index)] * f.value }
+        let k = config.k
+        if k > 0 {
+            var fm: Float = 0
+            for j in 0..<k {
+                var s: Float = 0, q: Float = 0
+                for f in features {
+                    let x = v[Int(f.index) * k + j] * f.value
+                    s += x
+                    q += x * x
+                }
+                fm += s * s - q
+            }
+            m += 0.5 * fm
+        }
+        return m
+    }
+
+    /// Checks an example without learning from it; nil when it may be learned from.
+    public static func check(_ features: [Feature], label: Double, weight: Double) -> RejectionReason? {
+        guard label.isFinite, label >= 0, label <= 1 else { return .badLabel }
+        guard weight.isFinite, weight > 0, weight <= 1e6 else { return .badWeight }
+        for f in features {
+            guard f.value.isFinite else { return .nonFiniteFeature }
+            guard abs(f.value) <= maxAbsValue else { return .absurdFeature }
+        }
+        return nil
+    }
+
+    /// Scores the example (progressive validation), then learns from it. Returns the prediction made
+    /// before learning, or the reason the example was refused (nothing changed then).
+    @discardableResult
+    public mutating func learn(_ features: [Feature], label: Double, weight: Double = 1) -> Result<Double, RejectionReason> {
+        if let reason = Self.check(features, label: label, weight: weight) {
+            rejections[reason, default: 0] += 1
+            return .failure(reason)
+        }
+        let m = margin(features)
+        let p = ModelVersion.sigmoid(m)
+        let g = (p - Float(label)) * Float(weight)
+        guard m.isFinite, g.isFinite else {
+            rejections[.nonFiniteGradient, default: 0] += 1
+            return .failure(.nonFiniteGradient)
+        }
+        metrics.add(p: Double(p), label: label, weight: weight)
+        let k = config.k
+        // Factor sums before any change (the FM gradient needs them).
+        if k > 0 {
+            for j in 0..<k {
+                var s: Float = 0
+                for f in features { s += v[Int(f.index) * k + j] * f.value }
+                sums[j] = s
+            }
+        }
+        let clip = config.clip
+        switch config.optimizer {
+        case .adagrad:
+            let lr = config.learningRate
+            for f in features {
+                let i = Int(f.index)
+                var gi = g * f.value + config.l2 * w[i]
+                gi = min(max(gi, -clip), clip)
+                gw[i] += gi * gi
+                w[i] -= lr * gi / gw[i].squareRoot()
+                dirtyW[i >> WeightPages.pageShift] = true
+            }
+        case .ftrl:
+            let alpha = config.learningRate, beta = config.ftrlBeta, l1 = config.l1, l2 = config.l2
+            for f in features {
+                let i = Int(f.index)
+                var gi = g * f.value
+                gi = min(max(gi, -clip), clip)
+                let sigma = ((gw[i] + gi * gi).squareRoot() - gw[i].squareRoot()) / alpha
+                z[i] += gi - sigma * w[i]
+                gw[i] += gi * gi
+                w[i] = abs(z[i]) <= l1 ? 0 : -(z[i] - (z[i] > 0 ? l1 : -l1)) / ((beta + gw[i].squareRoot()) / alpha + l2)
+                dirtyW[i >> WeightPages.pageShift] = true
+            }
+        }
+        if k > 0 {
+            let lr = config.factorLearningRate
+            for f in features {
+                let base = Int(f.index) * k
+                for j in 0..<k {
+                    let vi = v[base + j]
+                    var gi = g * f.value * (sums[j] - vi * f.value) + config.l2 * vi
+                    gi = min(max(gi, -clip), clip)
+                    gv[base + j] += gi * gi
+                    v[base + j] = vi - lr * gi / gv[base + j].squareRoot()
+                }
+                dirtyV[base >> WeightPages.pageShift] = true
+                dirtyV[(base + k - 1) >> WeightPages.pageShift] = true
+            }
+        }
+        positives += label * weight
+        seen += weight
+        updates += 1
+        return .success(Double(p))
+    }
+
+    /// An immutable copy of the current weights as a new version. Only pages changed since the last
+    /// publish are copied; the rest are shared with the previous version.
+    public mutating func publish(id: String, parentID: String?, kind: ModelVersion.Kind, examples: Int? = nil) -> ModelVersion {
+        publishedW = publishedW.updating(from: w, dirty: &dirtyW)
+        publishedV = publishedV.updating(from: v, dirty: &dirtyV)
+        return ModelVersion(
+            id: id, parentID: parentID, kind: kind, examples: examples ?? Int(seen),
+            metrics: .init(logloss: metrics.logloss, auc: metrics.auc, clicks: metrics.positives, examples: metrics.examples),
+            config: config, positives: positives, seen: seen, weights: publishedW, factors: publishedV)
+    }
+
+    /// Continues from `version` (after a rollback): its weights and bias counts; optimizer state is kept.
+    public mutating func reset(to version: ModelVersion) {
+        guard version.config.size == config.size, version.config.k == config.k else { return }
+        w = version.weights.flattened()
+        v = version.factors.flattened()
+        publishedW = version.weights
+        publishedV = version.factors
+        for i in dirtyW.indices { dirtyW[i] = false }
+        for i in dirtyV.indices { dirtyV[i] = false }
+        positives = version.positives
+        seen = version.seen
+        if config.optimizer == .ftrl {
+            // Keep FTRL consistent with the restored weights: z chosen so that w(z, n) = w.
+            for i in w.indices where w[i] != 0 {
+                let denom = (config.ftrlBeta + gw[i].squareRoot()) / config.learningRate + config.l2
+                z[i] = -w[i] * denom + (w[i] < 0 ? config.l1 : -config.l1)
+            }
+        }
+    }
+
+    /// True when every weight is finite (the guardrail checks this).
+    public var allFinite: Bool { w.allSatisfy(\.isFinite) && v.allSatisfy(\.isFinite) }
+}
+
+/// A small deterministic PRNG (factor initialisation must not depend on the system's).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextGaussian() -> Double {
+        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(next() >> 11) / Double(1 << 53)
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+}

@@ -1,0 +1,163 @@
+import CBLAS
+import Foundation
+
+/// One immutable model version: weights, configuration and where it came from. Safe to score from
+/// any number of tasks at once; a slot swaps whole versions.
+///
+/// `ŷ = σ(b + Σ wᵢxᵢ + ½ Σ_f [(Σᵢ v_if xᵢ)² − Σᵢ v_if² xᵢ²])`, where b is the bias (the log-odds of
+/// the observed positive rate) and k = 0 is logistic regression.
+public final class ModelVersion: Sendable {
+    public enum Kind: String, Sendable, Codable { case `static`, online }
+
+    public struct Metrics: Sendable, Codable, Equatable {
+        public var logloss: Double?
+        public var auc: Double?
+        public var clicks: Double
+        public var examples: Int
+        public init(logloss: Double? = nil, auc: Double? = nil, clicks: Double = 0, examples: Int = 0) {
+            self.logloss = logloss
+            self.auc = auc
+            self.clicks = clicks
+            self.examples = examples
+        }
+    }
+
+    public let id: String
+    public let parentID: String?
+    public let kind: Kind
+    public let createdAt: Date
+    /// Examples this version's weights have learned from (all its ancestors included).
+    public let examples: Int
+    public let metrics: Metrics
+    public let config: ModelConfig
+    public let bias: Float
+    /// Positives and total seen, which the bias is made of (an online learner resumes from them).
+    public let positives: Double
+    public let seen: Double
+    public let weights: WeightPages
+    /// Factor vectors: slot i's factor f at i·k + f.
+    public let factors: WeightPages
+
+    public init(
+        id: String, parentID: String?, kind: Kind, createdAt: Date = Date(), examples: Int, metrics: Metrics,
+        config: ModelConfig, positives: Double, seen: Double, weights: WeightPages, factors: WeightPages
+    ) {
+        self.id = id
+        self.parentID = parentID
+        self.kind = kind
+        self.createdAt = createdAt
+        self.examples = examples
+        self.metrics = metrics
+        self.config = config
+        self.positives = positives
+        self.seen = seen
+        self.bias = Self.bias(positives: positives + config.priorPositives, seen: seen + config.priorPositives + config.priorNegatives)
+        self.weights = weights
+        self.factors = factors
+    }
+
+    static func bias(positives: Double, seen: Double) -> Float {
+        let p = min(max(positives / max(seen, 1e-9), 1e-6), 1 - 1e-6)
+        return Float(log(p / (1 - p)))
+    }
+
+    /// A copy with another identity (a static model registered under its file name, say).
+    public func renamed(id: String, parentID: String?, kind: Kind? = nil) -> ModelVersion {
+        ModelVersion(id: id, parentID: parentID, kind: kind ?? self.kind, createdAt: createdAt, examples: examples, metrics: metrics,
+                     config: config, positives: positives, seen: seen, weights: weights, factors: factors)
+    }
+
+    /// The raw score (log-odds) of one example.
+    public func margin(_ features: [Feature]) -> Float {
+        let k = config.k
+        var sum = bias
+        for f in features { sum += weights[Int(f.index)] * f.value }
+        guard k > 0 else { return sum }
+        var fm: Float = 0
+        for j in 0..<k {
+            var s: Float = 0, q: Float = 0
+            for f in features {
+                let v = factors[Int(f.index) * k + j] * f.value
+                s += v
+                q += v * v
+            }
+            fm += s * s - q
+        }
+        return sum + 0.5 * fm
+    }
+
+    /// P(positive) for one example.
+    public func predict(_ features: [Feature]) -> Double {
+        Double(Self.sigmoid(margin(features)))
+    }
+
+    static func sigmoid(_ x: Float) -> Float {
+        let c = min(max(x, -35), 35)
+        return 1 / (1 + expf(-c))
+    }
+
+    /// Scores `candidates` for one user, computing the user's part once; the user × candidate factor
+    /// interaction for all candidates is one BLAS matrix-vector product. `scratch` is reused across
+    /// calls so the steady state allocates nothing per candidate.
+    public func score(user: [Feature], candidates: [[Feature]], scratch: inout ScoringScratch, into scores: inout [Float]) {
+        let n = candidates.count, k = config.k
+        scores.removeAll(keepingCapacity: true)
+        // The user's linear part and factor sums.
+        var userLinear = bias
+        scratch.userSum.removeAll(keepingCapacity: true)
+        scratch.userSum.append(contentsOf: repeatElement(0, count: k))
+        var userSelf: Float = 0
+        for f in user { userLinear += weights[Int(f.index)] * f.value }
+        for j in 0..<k {
+            var s: Float = 0, q: Float = 0
+            for f in user {
+                let v = factors[Int(f.index) * k + j] * f.value
+                s += v
+                q += v * v
+            }
+            scratch.userSum[j] = s
+            userSelf += s * s - q
+        }
+        // Each candidate's own linear part, self-interaction and factor sums (rows of a n×k matrix).
+        scratch.itemSums.removeAll(keepingCapacity: true)
+        scratch.itemSums.append(contentsOf: repeatElement(0, count: n * k))
+        for (c, features) in candidates.enumerated() {
+            var linear: Float = 0
+            for f in features { linear += weights[Int(f.index)] * f.value }
+            var itemSelf: Float = 0
+            for j in 0..<k {
+                var s: Float = 0, q: Float = 0
+                for f in features {
+                    let v = factors[Int(f.index) * k + j] * f.value
+                    s += v
+                    q += v * v
+                }
+                scratch.itemSums[c * k + j] = s
+                itemSelf += s * s - q
+            }
+            scores.append(userLinear + linear + 0.5 * (userSelf + itemSelf))
+        }
+        // Cross term: (Σ_f sU_f sI_f) for every candidate = itemSums (n×k) · userSum (k), added twice × ½.
+        if k > 0 && n > 0 {
+            scratch.cross.removeAll(keepingCapacity: true)
+            scratch.cross.append(contentsOf: repeatElement(0, count: n))
+            scratch.itemSums.withUnsafeBufferPointer { a in
+                scratch.userSum.withUnsafeBufferPointer { x in
+                    scratch.cross.withUnsafeMutableBufferPointer { y in
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, a.baseAddress, Int32(k), x.baseAddress, 1, 0, y.baseAddress, 1)
+                    }
+                }
+            }
+            for c in 0..<n { scores[c] += scratch.cross[c] }
+        }
+        for c in 0..<n { scores[c] = Self.sigmoid(scores[c]) }
+    }
+}
+
+/// Reusable buffers for `ModelVersion.score` (one per task or request).
+public struct ScoringScratch: Sendable {
+    var userSum: [Float] = []
+    var itemSums: [Float] = []
+    var cross: [Float] = []
+    public init() {}
+}
