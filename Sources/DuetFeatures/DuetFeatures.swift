@@ -1,2 +1,0 @@
-/// Versioned features in Redis and the embedded store. See DESIGN.md §5.
-public enum DuetFeatures {}

@@ -1,0 +1,21 @@
+/// An error from the feature store, the Redis client or a snapshot operation.
+///
+/// `message` is one line saying what went wrong and where (a key, a file, a URL).
+public struct FeatureError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case invalidDefinition, invalidSnapshot, checksumMismatch, redis, timeout, overloaded,
+            notFound, conflict, io, http, invalidArgument
+    }
+    public var code: Code
+    public var message: String
+    /// The underlying error's text, when there is one.
+    public var cause: String?
+
+    public init(_ code: Code, _ message: String, cause: String? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { cause.map { "\(message): \($0)" } ?? message }
+}
