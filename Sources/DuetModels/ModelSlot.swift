@@ -1,0 +1,112 @@
+import Atomics
+import Foundation
+import Synchronization
+
+/// A named slot (`static`, `online`) holding the current model version behind one atomic reference,
+/// and the last N versions in memory, so a rollback or promote is a single reference swap. Readers
+/// never lock; writers (publish, rollback, promote) serialize on a small lock among themselves.
+///
+///     let slot = ModelSlot(name: "online")
+///     slot.publish(version)
+///     let v = slot.current          // one atomic load
+///     try slot.rollback(to: nil)    // back to the previous version
+public final class ModelSlot: Sendable {
+    final class Box: AtomicReference, Sendable {
+        let version: ModelVersion?
+        init(_ version: ModelVersion?) { self.version = version }
+    }
+
+    public let name: String
+    public let capacity: Int
+    private let currentBox: ManagedAtomic<Box>
+    /// Kept versions, oldest first, and the ids current was before (for "previous").
+    private let history = Mutex<(versions: [ModelVersion], trail: [String])>(([], []))
+
+    public init(name: String, capacity: Int = 16) {
+        self.name = name
+        self.capacity = max(2, capacity)
+        self.currentBox = ManagedAtomic(Box(nil))
+    }
+
+    /// The version requests are served from (one atomic load).
+    public var current: ModelVersion? { currentBox.load(ordering: .acquiring).version }
+
+    /// Kept versions, oldest first.
+    public var versions: [ModelVersion] { history.withLock { $0.versions } }
+
+    /// A kept version by id.
+    public func version(_ id: String) -> ModelVersion? { history.withLock { h in h.versions.last { $0.id == id } } }
+
+    /// Adds `version` and makes it current. The oldest kept version is dropped beyond capacity
+    /// (never the one being replaced while it is current).
+    public func publish(_ version: ModelVersion) {
+        history.withLock { h in
+            if let old = currentBox.load(ordering: .relaxed).version { h.trail.append(old.id) }
+            h.versions.removeAll { $0.id == version.id }
+            h.versions.append(version)
+            if h.versions.count > capacity { h.versions.removeFirst(h.versions.count - capacity) }
+            if h.trail.count > capacity * 4 { h.trail.removeFirst(h.trail.count - capacity * 4) }
+            currentBox.store(Box(version), ordering: .releasing)
+        }
+    }
+
+    public struct Swap: Sendable {
+        public var from: ModelVersion
+        public var to: ModelVersion
+        /// Time the reference swap itself took.
+        public var duration: Duration
+    }
+
+    /// Makes an earlier version current: `id`, or (nil) the one that was current before this one
+    /// among those still kept.
+    @discardableResult
+    public func rollback(to id: String? = nil) throws -> Swap {
+        try history.withLock { h in
+            guard let now = currentBox.load(ordering: .relaxed).version else { throw SlotError.empty(name) }
+            let target: ModelVersion
+            if let id {
+                guard let v = h.versions.last(where: { $0.id == id }) else { throw SlotError.unknownVersion(name, id, h.versions.map(\.id)) }
+                target = v
+            } else {
+                // The previous version: the newest kept version older than the current one.
+                guard let i = h.versions.lastIndex(where: { $0.id == now.id }), i > 0 else {
+                    throw SlotError.noPrevious(name, now.id)
+                }
+                target = h.versions[i - 1]
+            }
+            let start = ContinuousClock.now
+            currentBox.store(Box(target), ordering: .releasing)
+            let took = ContinuousClock.now - start
+            h.trail.append(now.id)
+            return Swap(from: now, to: target, duration: took)
+        }
+    }
+
+    /// Makes the kept version `id` current.
+    @discardableResult
+    public func promote(_ id: String) throws -> Swap {
+        try history.withLock { h in
+            guard let v = h.versions.last(where: { $0.id == id }) else { throw SlotError.unknownVersion(name, id, h.versions.map(\.id)) }
+            let now = currentBox.load(ordering: .relaxed).version
+            let start = ContinuousClock.now
+            currentBox.store(Box(v), ordering: .releasing)
+            let took = ContinuousClock.now - start
+            if let now { h.trail.append(now.id) }
+            return Swap(from: now ?? v, to: v, duration: took)
+        }
+    }
+}
+
+public enum SlotError: Error, CustomStringConvertible, Sendable {
+    case empty(String)
+    case unknownVersion(String, String, [String])
+    case noPrevious(String, String)
+
+    public var description: String {
+        switch self {
+        case .empty(let slot): "slot '\(slot)' has no model yet"
+        case .unknownVersion(let slot, let id, let kept): "slot '\(slot)' keeps no version '\(id)' (kept: \(kept.joined(separator: ", ")))"
+        case .noPrevious(let slot, let id): "slot '\(slot)' keeps no version older than the current '\(id)'"
+        }
+    }
+}
