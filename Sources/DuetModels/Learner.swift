@@ -72,15 +72,16 @@ public struct Learner: Sendable {
     }
 
     func margin(_ features: [Feature]) -> Float {
+        let mask = UInt32(config.size - 1)
         var m = bias
-        for f in features { m += w[Int(f.index)] * f.value }
+        for f in features { m += w[Int(f.index & mask)] * f.value }
         let k = config.k
         if k > 0 {
             var fm: Float = 0
             for j in 0..<k {
                 var s: Float = 0, q: Float = 0
                 for f in features {
-                    let x = v[Int(f.index) * k + j] * f.value
+                    let x = v[Int(f.index & mask) * k + j] * f.value
                     s += x
                     q += x * x
                 }
@@ -118,12 +119,13 @@ public struct Learner: Sendable {
             return .failure(.nonFiniteGradient)
         }
         metrics.add(p: Double(p), label: label, weight: weight)
-        let k = config.k
+        // Indices are masked to this model's size: features hashed for a model with more bits stay in range.
+        let k = config.k, mask = UInt32(config.size - 1)
         // Factor sums before any change (the FM gradient needs them).
         if k > 0 {
             for j in 0..<k {
                 var s: Float = 0
-                for f in features { s += v[Int(f.index) * k + j] * f.value }
+                for f in features { s += v[Int(f.index & mask) * k + j] * f.value }
                 sums[j] = s
             }
         }
@@ -132,7 +134,7 @@ public struct Learner: Sendable {
         case .adagrad:
             let lr = config.learningRate
             for f in features {
-                let i = Int(f.index)
+                let i = Int(f.index & mask)
                 var gi = g * f.value + config.l2 * w[i]
                 gi = min(max(gi, -clip), clip)
                 gw[i] += gi * gi
@@ -142,7 +144,7 @@ public struct Learner: Sendable {
         case .ftrl:
             let alpha = config.learningRate, beta = config.ftrlBeta, l1 = config.l1, l2 = config.l2
             for f in features {
-                let i = Int(f.index)
+                let i = Int(f.index & mask)
                 var gi = g * f.value
                 gi = min(max(gi, -clip), clip)
                 let sigma = ((gw[i] + gi * gi).squareRoot() - gw[i].squareRoot()) / alpha
@@ -155,7 +157,7 @@ public struct Learner: Sendable {
         if k > 0 {
             let lr = config.factorLearningRate
             for f in features {
-                let base = Int(f.index) * k
+                let base = Int(f.index & mask) * k
                 for j in 0..<k {
                     let vi = v[base + j]
                     var gi = g * f.value * (sums[j] - vi * f.value) + config.l2 * vi

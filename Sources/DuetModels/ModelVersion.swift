@@ -69,15 +69,15 @@ public final class ModelVersion: Sendable {
 
     /// The raw score (log-odds) of one example.
     public func margin(_ features: [Feature]) -> Float {
-        let k = config.k
+        let k = config.k, mask = UInt32(config.size - 1)
         var sum = bias
-        for f in features { sum += weights[Int(f.index)] * f.value }
+        for f in features { sum += weights[Int(f.index & mask)] * f.value }
         guard k > 0 else { return sum }
         var fm: Float = 0
         for j in 0..<k {
             var s: Float = 0, q: Float = 0
             for f in features {
-                let v = factors[Int(f.index) * k + j] * f.value
+                let v = factors[Int(f.index & mask) * k + j] * f.value
                 s += v
                 q += v * v
             }
@@ -100,18 +100,18 @@ public final class ModelVersion: Sendable {
     /// interaction for all candidates is one BLAS matrix-vector product. `scratch` is reused across
     /// calls so the steady state allocates nothing per candidate.
     public func score(user: [Feature], candidates: [[Feature]], scratch: inout ScoringScratch, into scores: inout [Float]) {
-        let n = candidates.count, k = config.k
+        let n = candidates.count, k = config.k, mask = UInt32(config.size - 1)
         scores.removeAll(keepingCapacity: true)
         // The user's linear part and factor sums.
         var userLinear = bias
         scratch.userSum.removeAll(keepingCapacity: true)
         scratch.userSum.append(contentsOf: repeatElement(0, count: k))
         var userSelf: Float = 0
-        for f in user { userLinear += weights[Int(f.index)] * f.value }
+        for f in user { userLinear += weights[Int(f.index & mask)] * f.value }
         for j in 0..<k {
             var s: Float = 0, q: Float = 0
             for f in user {
-                let v = factors[Int(f.index) * k + j] * f.value
+                let v = factors[Int(f.index & mask) * k + j] * f.value
                 s += v
                 q += v * v
             }
@@ -123,12 +123,12 @@ public final class ModelVersion: Sendable {
         scratch.itemSums.append(contentsOf: repeatElement(0, count: n * k))
         for (c, features) in candidates.enumerated() {
             var linear: Float = 0
-            for f in features { linear += weights[Int(f.index)] * f.value }
+            for f in features { linear += weights[Int(f.index & mask)] * f.value }
             var itemSelf: Float = 0
             for j in 0..<k {
                 var s: Float = 0, q: Float = 0
                 for f in features {
-                    let v = factors[Int(f.index) * k + j] * f.value
+                    let v = factors[Int(f.index & mask) * k + j] * f.value
                     s += v
                     q += v * v
                 }

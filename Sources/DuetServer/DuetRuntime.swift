@@ -1,8 +1,11 @@
+import DuetFeatures
+import DuetModels
 import DuetStore
 import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Everything the server holds while it runs. Requests read immutable snapshots from it (route table,
 /// model versions, feature-version pointers); writers swap whole snapshots.
@@ -13,6 +16,11 @@ public final class DuetRuntime: Sendable {
     public let database: DuetDatabase
     public let auth: AdminAuth
     public let experiments: ExperimentControl
+    public let models: ModelManager
+    public let features: any FeatureReader
+    let impressions: ImpressionStore<Impression>
+    let guardrail: Guardrail
+    private let reportedFeatures = Mutex(FeatureStoreMetrics())
 
     init(configuration: ServerConfiguration, logger: Logger) async throws {
         self.configuration = configuration
@@ -23,26 +31,75 @@ public final class DuetRuntime: Sendable {
         self.database = try DuetDatabase(path: dataDirectory.appendingPathComponent("duet.sqlite").path)
         self.experiments = try await ExperimentControl(
             database: database, directory: configuration.experimentsDirectory, metrics: metrics, logger: logger)
+        let definitions: [FeatureSetDefinition]
+        do {
+            definitions = try FeatureSetDefinition.load(directory: configuration.featuresDirectory)
+        } catch {
+            throw ConfigurationError(message: "--features: \(error)")
+        }
+        if let url = configuration.redisURL {
+            var rc = RedisFeatureStore.Configuration()
+            rc.budget = configuration.featureBudget
+            do {
+                self.features = try RedisFeatureStore(url: url, definitions: definitions, configuration: rc)
+            } catch {
+                throw ConfigurationError(message: "--redis: \(error)")
+            }
+            logger.info("features from Redis", metadata: ["url": "\(url)"])
+        } else {
+            let snapshots = configuration.featuresDirectory + "/snapshots"
+            do {
+                self.features = try EmbeddedFeatureStore(snapshotsDirectory: snapshots, definitions: definitions)
+            } catch {
+                throw ConfigurationError(message: "--features: embedded store from \(snapshots): \(error)")
+            }
+            logger.info("features from the embedded store (no --redis)", metadata: ["snapshots": "\(snapshots)"])
+        }
+        self.models = try await ModelManager(configuration: configuration, database: database, metrics: metrics, logger: logger)
+        self.impressions = ImpressionStore(capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL)
+        self.guardrail = Guardrail(models: models, experiments: experiments, logger: logger)
         if configuration.adminTokens.isEmpty {
             logger.warning("no --admin-token: admin routes refuse every request")
         }
     }
 
     /// Long-running work the application's ServiceGroup owns (started with it, stopped on SIGTERM).
-    var services: [any Service] { [] }
+    var services: [any Service] { models.services }
 
     /// True when every slot an experiment needs has a model.
-    var isReady: Bool { false }
+    var isReady: Bool { models.isReady }
 
     /// How many versions a model slot keeps in memory (nil: no such slot).
-    func versionCount(slot: String) -> Int? { nil }
+    func versionCount(slot: String) -> Int? { models.slot(slot)?.versions.count }
 
-    func statusSlots() -> [StatusPage.Slot] { [] }
+    func statusSlots() -> [StatusPage.Slot] {
+        models.slots.map { slot in
+            let current = slot.current?.id
+            return StatusPage.Slot(name: slot.name, versions: slot.versions.reversed().map {
+                StatusPage.Version(id: $0.id, createdAt: $0.createdAt.timeIntervalSince1970, examples: $0.examples, logloss: $0.metrics.logloss, current: $0.id == current)
+            })
+        }
+    }
 
-    func statusFeatureVersions() async -> [(set: String, version: String)] { [] }
+    func statusFeatureVersions() async -> [(set: String, version: String)] {
+        await features.currentVersions().sorted { $0.key < $1.key }.map { (set: $0.key, version: $0.value) }
+    }
+
+    /// Brings the counters kept by the feature store and the learner into Prometheus (at scrape time).
+    func reportCounters() {
+        models.reportLearnerMetrics()
+        let now = features.metrics()
+        let before = reportedFeatures.withLock { r -> FeatureStoreMetrics in defer { r = now }; return r }
+        if now.cacheHits > before.cacheHits { metrics.featureCacheHits.increment(by: Int64(now.cacheHits - before.cacheHits)) }
+        if now.cacheMisses > before.cacheMisses { metrics.featureCacheMisses.increment(by: Int64(now.cacheMisses - before.cacheMisses)) }
+        if now.redisErrors > before.redisErrors { metrics.redisErrors.increment(by: Int64(now.redisErrors - before.redisErrors)) }
+        if now.degradedReads > before.degradedReads { metrics.featureDegraded.increment(by: Int64(now.degradedReads - before.degradedReads)) }
+    }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         addExperimentRoutes(to: router)
+        addServingRoutes(to: router)
+        addModelRoutes(to: router)
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
@@ -59,6 +116,7 @@ public final class DuetRuntime: Sendable {
             try JSONResponse.make(["status": isReady ? "ready" : "not ready"], status: isReady ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { [self] _, _ in
+            reportCounters()
             for (key, p) in experiments.srm() {
                 metrics.gauge("duet_srm_p_value", label: "experiment", value: key, help: "Sample-ratio-mismatch chi-square p-value of the live revision").set(to: p)
             }

@@ -26,6 +26,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Leave the server running at the end and print its URLs.") var keepRunning = false
 
     func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // progress goes to stderr; keep stdout lines in order with it
         let fm = FileManager.default
         let data = dataDir ?? fm.temporaryDirectory.appendingPathComponent("duet-demo-\(UUID().uuidString.prefix(8))").path
         let staticDir = data + "/models/static"
