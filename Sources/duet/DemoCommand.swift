@@ -26,7 +26,6 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Leave the server running at the end and print its URLs.") var keepRunning = false
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0)  // progress goes to stderr; keep stdout lines in order with it
         let fm = FileManager.default
         let data = dataDir ?? fm.temporaryDirectory.appendingPathComponent("duet-demo-\(UUID().uuidString.prefix(8))").path
         let staticDir = data + "/models/static"
@@ -35,7 +34,7 @@ struct DemoCommand: AsyncParsableCommand {
         let self_ = Bundle.main.executableURL?.path ?? me
 
         // 1. Static model from the training log.
-        print("1/5 training the static model on \(train)…")
+        say("1/5 training the static model on \(train)…")
         let model = staticDir + "/obd-static.duet"
         if !fm.fileExists(atPath: model) {
             let status = try Self.runChild(self_, ["train", train, "--format", "obd", "--out", model + ".tmp"])
@@ -47,7 +46,7 @@ struct DemoCommand: AsyncParsableCommand {
         let port = self.port ?? Self.freePort()
         let token = "demo-" + UUID().uuidString.prefix(8)
         let base = "http://127.0.0.1:\(port)"
-        print("2/5 starting duet serve on \(base) (data in \(data))…")
+        say("2/5 starting duet serve on \(base) (data in \(data))…")
         let server = Process()
         server.executableURL = URL(fileURLWithPath: self_)
         server.arguments = ["serve", "--port", "\(port)", "--data-dir", data, "--admin-token", "demo:\(token)"]
@@ -64,7 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         // 3. Replay.
         let rows = try Self.readOBD(log, limit: limit)
-        print("3/5 replaying \(rows.count) logged rounds through POST /v1/recommend and /v1/feedback…")
+        say("3/5 replaying \(rows.count) logged rounds through POST /v1/recommend and /v1/feedback…")
         let started = ContinuousClock.now
         let progress = Progress(total: rows.count)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -82,38 +81,41 @@ struct DemoCommand: AsyncParsableCommand {
         }
         progress.finish()
         let seconds = Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-        print(String(format: "    %d rounds in %.1f s (%.0f requests/s)", rows.count, seconds, Double(rows.count * 2) / max(seconds, 1e-9)))
+        say(String(format: "    %d rounds in %.1f s (%.0f requests/s)", rows.count, seconds, Double(rows.count * 2) / max(seconds, 1e-9)))
         try await Task.sleep(for: .milliseconds(600))  // let the learner publish its last version
 
         // 4. Report.
-        print("4/5 results\n")
+        say("4/5 results\n")
         let report = try await client.call("GET", "/v1/admin/experiments/\(experiment)/report") as? [String: Any] ?? [:]
-        print(ExperimentRemote.formatReport(report))
+        say(ExperimentRemote.formatReport(report))
         let online = try await client.call("GET", "/v1/admin/models/online") as? [String: Any] ?? [:]
         let versions = online["versions"] as? [[String: Any]] ?? []
-        print("online model: \(versions.count) versions kept in memory, current \(online["current"] as? String ?? "-")")
+        say("online model: \(versions.count) versions kept in memory, current \(online["current"] as? String ?? "-")")
 
         // 5. Rollback.
-        print("\n5/5 rolling the online model back one version through the admin API…")
+        say("\n5/5 rolling the online model back one version through the admin API…")
         let t0 = ContinuousClock.now
         let swap = try await client.call("POST", "/v1/admin/models/online/rollback", json: [String: Any]()) as? [String: Any] ?? [:]
         let rt = ModelCommand.ms(ContinuousClock.now - t0)
-        print(String(format: "online: %@ → %@ (swap %.2f µs in process, %@ round trip)",
+        say(String(format: "online: %@ → %@ (swap %.2f µs in process, %@ round trip)",
                      (swap["from"] as? String ?? "?") as NSString, (swap["to"] as? String ?? "?") as NSString,
                      (swap["swap_seconds"] as? Double ?? 0) * 1e6, rt as NSString))
         let after = try await client.call("POST", "/v1/recommend", json: ["experiment": experiment, "user": "u0", "k": 3]) as? [String: Any] ?? [:]
         if let m = after["model"] as? [String: Any] {
-            print("next recommendation served by \(m["slot"] as? String ?? "?")@\(m["version"] as? String ?? "?")")
+            say("next recommendation served by \(m["slot"] as? String ?? "?")@\(m["version"] as? String ?? "?")")
         }
         if keepRunning {
-            print("\nserver running (pid \(server.processIdentifier)); Ctrl-C to stop")
-            print("  API:      \(base)/v1/recommend  (spec: \(base)/openapi.json)")
-            print("  metrics:  \(base)/metrics")
-            print("  status:   \(base)/")
-            print("  admin:    --server \(base) --token \(token)")
+            say("\nserver running (pid \(server.processIdentifier)); Ctrl-C to stop")
+            say("  API:      \(base)/v1/recommend  (spec: \(base)/openapi.json)")
+            say("  metrics:  \(base)/metrics")
+            say("  status:   \(base)/")
+            say("  admin:    --server \(base) --token \(token)")
             server.waitUntilExit()
         }
     }
+
+    /// Unbuffered stdout lines, so they interleave correctly with the progress bar on stderr.
+    func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
     struct Row: Sendable {
         var index: Int
