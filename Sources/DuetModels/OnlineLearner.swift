@@ -110,14 +110,25 @@ public final class OnlineLearner: Sendable {
                 s.queue.removeAll(keepingCapacity: true)
                 return b
             }
-            if !batch.isEmpty {
-                state.withLock { s in
-                    for e in batch {
+            var start = 0
+            while start < batch.count {
+                // Learn in chunks so a long queue still publishes every `publishEvery` examples.
+                let end = state.withLock { s -> Int in
+                    var i = start
+                    while i < batch.count && s.sincePublish < publishEvery {
+                        let e = batch[i]
                         if case .success = s.learner.learn(e.features, label: e.label, weight: e.weight) {
                             s.stats.updates += 1
                             s.sincePublish += 1
                         }
+                        i += 1
                     }
+                    return i
+                }
+                start = end
+                if state.withLock({ $0.sincePublish >= publishEvery }) {
+                    publishNow()
+                    lastPublish = ContinuousClock.now
                 }
             }
             let due = state.withLock { $0.sincePublish >= publishEvery } || (ContinuousClock.now - lastPublish >= publishInterval && state.withLock { $0.sincePublish > 0 })
