@@ -86,6 +86,7 @@ public struct ServerConfiguration: Sendable {
     public static let keys = [
         "host", "port", "data_dir", "experiments", "features", "redis", "admin_token", "max_candidates",
         "max_body_bytes", "impression_ttl_seconds", "publish_interval_ms", "publish_every", "feature_budget_ms",
+        "checkpoint_interval_ms", "impression_capacity",
     ]
 
     /// Sets one setting by its file/environment name.
@@ -113,6 +114,8 @@ public struct ServerConfiguration: Sendable {
         case "publish_interval_ms": publishInterval = .milliseconds(try int())
         case "publish_every": publishEvery = try int()
         case "feature_budget_ms": featureBudget = .milliseconds(try int())
+        case "checkpoint_interval_ms": checkpointInterval = .milliseconds(try int())
+        case "impression_capacity": impressionCapacity = try int()
         default:
             throw ConfigurationError(message: "\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }
