@@ -1,0 +1,143 @@
+import DuetTestSupport
+import Foundation
+import Testing
+
+/// Experiments applied live, revisions and audit in SQLite, the guardrail and SRM, on the real server and CLI.
+@Suite(.serialized) struct ControlPlaneTests {
+    static func split(_ s: DuetServerProcess, users: Range<Int>, prefix: String = "split") async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for i in users {
+            let r = try await ServerHarness.recommend(s, user: "\(prefix)-\(i)", candidates: ["1"], k: 1)
+            counts[r["arm"] as? String ?? "?", default: 0] += 1
+        }
+        return counts
+    }
+
+    static func write(_ yaml: String) throws -> String {
+        let path = try TestSupport.temporaryDirectory("exp").appendingPathComponent("homepage.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let allOnline = """
+    key: homepage
+    arms:
+      - {name: static, weight: 0.0, model: static}
+      - {name: online, weight: 1.0, model: online}
+    """
+
+    @Test func applyRevertAuditAndRestart() async throws {
+        let dir = try ServerHarness.dataDirectory()
+        let s = try await ServerHarness.start(dir)
+        let before = try await Self.split(s, users: 0..<200)
+        #expect(before["static", default: 0] > 90 && before["online", default: 0] > 50, "\(before)")
+
+        // A client loops through the swap: no request may fail.
+        let looping = Task { () -> Int in
+            var failures = 0
+            for i in 0..<300 where try await s.post("/v1/recommend", ["experiment": "homepage", "user": "loop-\(i)", "candidates": ["1"], "k": 1]).0 != 200 {
+                failures += 1
+            }
+            return failures
+        }
+        let applied = try ServerHarness.cli(s, ["experiment", "apply", try Self.write(Self.allOnline)], token: ServerHarness.otherToken)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stdout.contains("applied homepage revision 2"))
+        #expect(try await looping.value == 0)
+        #expect(try await Self.split(s, users: 0..<100) == ["online": 100])
+
+        // A bad config is refused whole with every problem, and the split stays.
+        let bad = try Self.write("key: homepage\ncoverage: 4\narms:\n  - {name: a, weight: 0.5, model: static}\n  - {name: a, weight: 0.5, model: gbm}\n")
+        let refused = try ServerHarness.cli(s, ["experiment", "apply", bad])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("coverage") && refused.stderr.contains("arms[1].model") && refused.stderr.contains("arms[1].name"))
+        #expect(try await Self.split(s, users: 0..<50) == ["online": 50])
+
+        // Revert restores the previous split.
+        let reverted = try ServerHarness.cli(s, ["experiment", "revert", "homepage"])
+        #expect(reverted.status == 0 && reverted.stdout.contains("now revision 3"), "\(reverted.stdout)\(reverted.stderr)")
+        #expect(try await Self.split(s, users: 0..<200) == before)
+
+        // The audit names who did what.
+        let audit = try ServerHarness.cli(s, ["audit", "--json"])
+        let entries = (try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as! [String: Any])["entries"] as! [[String: Any]]
+        let rows = entries.map { "\($0["actor"]!) \($0["action"]!) \($0["target"]!)" }
+        #expect(rows.contains("alice experiment.apply homepage"))
+        #expect(rows.contains("ops experiment.revert homepage"))
+        let history = try ServerHarness.cli(s, ["experiment", "history", "homepage"])
+        #expect(history.stdoutLines.count == 3)
+
+        // A restart keeps the applied revisions.
+        _ = try ServerHarness.cli(s, ["experiment", "apply", try Self.write(Self.allOnline)])
+        #expect(s.stop() == 0)
+        let restarted = try await ServerHarness.start(dir)
+        defer { restarted.stop() }
+        #expect(restarted.log.contains("experiments loaded from SQLite revisions"))
+        #expect(try await Self.split(restarted, users: 0..<30) == ["online": 30])
+        let list = try ServerHarness.cli(restarted, ["experiment", "list"])
+        #expect(list.stdout.contains("homepage\trevision 4"))
+        let diff = try ServerHarness.cli(restarted, ["experiment", "diff", "experiments/homepage.yaml"])
+        #expect(diff.stdout.contains("- ") && diff.stdout.contains("+ "))
+    }
+
+    @Test func srmFlagsAnUnbalancedSplitButNotABalancedOne() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
+        defer { s.stop() }
+        _ = try await Self.split(s, users: 0..<600, prefix: "balanced")
+        let balanced = try await ServerHarness.admin(s, "GET", "/v1/admin/experiments/homepage").1["srm_p_value"] as! Double
+        #expect(balanced > 0.001, "balanced split p = \(balanced)")
+        // One user hammering the API (a bot) skews the per-request split.
+        for _ in 0..<400 { _ = try await ServerHarness.recommend(s, user: "bot-1", candidates: ["1"], k: 1) }
+        let skewed = try await ServerHarness.admin(s, "GET", "/v1/admin/experiments/homepage").1["srm_p_value"] as! Double
+        #expect(skewed < 1e-6, "skewed split p = \(skewed)")
+        let metrics = String(decoding: try await s.get("/metrics").1, as: UTF8.self)
+        #expect(metrics.contains("duet_srm_p_value{experiment=\"homepage\"}"))
+    }
+
+    static let guarded = """
+    key: homepage
+    arms:
+      - {name: static, weight: 0.5, model: static}
+      - {name: online, weight: 0.5, model: online}
+    guardrails: {max_logloss_ratio: 1.2, min_examples: 100, window: 200}
+    """
+
+    /// Feeds `n` feedback events: a healthy stream clicks about as often as the log (1 in 150); the
+    /// adversarial one (a planted divergence: a click-fraud burst) clicks everything, then stops, so the
+    /// online model, which learned the burst, predicts far worse than the static one.
+    static func feed(_ s: DuetServerProcess, _ n: Int, adversarial: Bool) async throws {
+        for i in 0..<n {
+            let r = try await ServerHarness.recommend(s, user: "qa-online", candidates: ["\(i % 34)"], k: 1)
+            let label = adversarial ? (i < n * 2 / 3 ? 1 : 0) : (i % 150 == 0 ? 1 : 0)
+            _ = try await s.post("/v1/feedback", ["request_id": r["request_id"]!, "item": "\(i % 34)", "label": label])
+        }
+    }
+
+    @Test func theGuardrailRollsBackADivergingOnlineModelButNotAHealthyOne() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory(), ["--config", try Self.configFile()])
+        defer { s.stop() }
+        _ = try ServerHarness.cli(s, ["experiment", "apply", try Self.write(Self.guarded)])
+        try await Self.feed(s, 400, adversarial: false)
+        try await Task.sleep(for: .milliseconds(300))
+        var audit = try ServerHarness.cli(s, ["audit"]).stdout
+        #expect(!audit.contains("model.guardrail_rollback"), "healthy stream rolled back:\n\(audit)")
+
+        try await Self.feed(s, 900, adversarial: true)
+        let fired = try await ServerHarness.eventually(5) {
+            audit = try ServerHarness.cli(s, ["audit"]).stdout
+            return audit.contains("model.guardrail_rollback")
+        }
+        #expect(fired, "no guardrail rollback:\n\(audit)")
+        #expect(audit.contains("guardrail:homepage"))
+        let metrics = String(decoding: try await s.get("/metrics").1, as: UTF8.self)
+        #expect(metrics.contains("duet_model_rollbacks_total{slot=\"online\",reason=\"guardrail\"}"))
+        #expect(s.log.contains("guardrail rolled the online model back"))
+    }
+
+    /// A config that publishes often, so divergence shows in served versions quickly.
+    static func configFile() throws -> String {
+        let path = try TestSupport.temporaryDirectory("cfg").appendingPathComponent("duet.yaml").path
+        try "publish_every: 20\npublish_interval_ms: 50\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
