@@ -3,7 +3,7 @@
 #   make test   installs what it needs, builds, and runs the whole test suite
 
 APT_PACKAGES := libhiredis-dev libsqlite3-dev libopenblas-dev libcurl4-openssl-dev pkg-config \
-                redis-server prometheus wrk python3
+                redis-server prometheus wrk python3 python3-yaml
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 
 .PHONY: deps build release demo test bench clean
@@ -26,6 +26,7 @@ demo: build
 	./scripts/demo
 
 test: deps
+	./scripts/check-deploy
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

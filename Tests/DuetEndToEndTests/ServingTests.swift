@@ -196,3 +196,19 @@ import Testing
         #expect(audit.stdout.contains("file-watch\tmodel.static_loaded\tstatic"))
     }
 }
+
+/// Debian's real Prometheus scrapes a running `duet serve` (scripts/prometheus-scrape-test).
+@Suite struct PrometheusScrapeTests {
+    @Test func prometheusScrapesDuet() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus") else {
+            Issue.record("prometheus is not installed (make deps installs it)")
+            return
+        }
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
+        defer { s.stop() }
+        _ = try await ServerHarness.recommend(s, user: "u1")
+        let r = try TestSupport.run([s.baseURL], executable: TestSupport.packageRoot.appendingPathComponent("scripts/prometheus-scrape-test"))
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("up"))
+    }
+}
