@@ -28,7 +28,7 @@ demo: build
 test: deps
 	./scripts/check-deploy
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 
 bench: deps
 	./scripts/bench-all
