@@ -47,6 +47,7 @@ public final class FeatureVersionAdmin {
     /// Writes `snapshot` as a new version (pipelined batches), then checks the row count in Redis.
     /// Never touches `current`. A version that already exists is refused. On failure the partial
     /// version is deleted (or, if Redis went away, stays listed as incomplete and can be dropped).
+    @discardableResult
     public func load(snapshot: Snapshot) throws -> LoadReport {
         let m = snapshot.manifest
         let set = m.set, version = m.version

@@ -62,6 +62,7 @@ public final class RedisFeatureStore: FeatureReader {
         self.pool = try RedisWorkerPool(
             url: self.url, threads: configuration.connections, queueCapacity: configuration.queueCapacity,
             connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
+        pool.warmUp()
     }
 
     deinit { pool.shutdown() }

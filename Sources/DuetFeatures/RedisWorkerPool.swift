@@ -75,6 +75,13 @@ final class RedisWorkerPool: Sendable {
         }
     }
 
+    /// Opens every connection in the background (a PING per thread), so the first reads do not pay for it.
+    func warmUp() {
+        for w in workers {
+            _ = w.submit(Job(deadline: .now + .seconds(5), work: { conn in _ = try? conn.command(["PING"]) }, expired: {}))
+        }
+    }
+
     /// Stops the threads (pending jobs resume as expired); their connections close when the threads end.
     func shutdown() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
