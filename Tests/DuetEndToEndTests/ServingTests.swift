@@ -212,3 +212,44 @@ import Testing
         #expect(r.stdout.contains("up"))
     }
 }
+
+/// The real server reading features from a real Redis, loaded and promoted by the real CLI.
+@Suite struct RedisServingTests {
+    @Test func recommendWithFeaturesFromRedisAndDegradeWhenRedisDies() async throws {
+        let redis = try RedisServer.start()
+        defer { redis.stop() }
+        for set in ["user_profile", "item_catalog"] {
+            let version = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("features/snapshots/\(set)/current"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let load = try TestSupport.run(["features", "load", "features/snapshots/\(set)/\(version)", "--redis", redis.url])
+            #expect(load.status == 0, "\(load.stderr)")
+            let promote = try TestSupport.run(["features", "promote", set, version, "--redis", redis.url])
+            #expect(promote.status == 0, "\(promote.stderr)")
+        }
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory(), ["--redis", redis.url])
+        defer { s.stop() }
+        let r = try await ServerHarness.recommend(s, user: "u7")
+        #expect(r["features_degraded"] as? Bool == false, "\(r)")
+        #expect((r["feature_version"] as? String)?.contains("item_catalog@") == true)
+        // Without candidates the whole item catalog (from Redis) is ranked.
+        let all = try await ServerHarness.recommend(s, user: "u7", candidates: nil, k: 50)
+        #expect((all["items"] as? [[String: Any]])?.count == 34)
+        let (fs, _) = try await s.post("/v1/feedback", ["request_id": r["request_id"]!, "item": "1", "label": 1])
+        #expect(fs == 200)
+        // Redis dies: requests still succeed, with default features and the flag set.
+        redis.kill()
+        let degraded = try await ServerHarness.recommend(s, user: "u8")
+        #expect(degraded["features_degraded"] as? Bool == true, "\(degraded)")
+        try redis.launch()
+        for set in ["user_profile", "item_catalog"] {
+            let version = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("features/snapshots/\(set)/current"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try TestSupport.run(["features", "load", "features/snapshots/\(set)/\(version)", "--redis", redis.url])
+            _ = try TestSupport.run(["features", "promote", set, version, "--redis", redis.url])
+        }
+        let recovered = try await ServerHarness.eventually(5) {
+            try await ServerHarness.recommend(s, user: "u9")["features_degraded"] as? Bool == false
+        }
+        #expect(recovered)
+    }
+}

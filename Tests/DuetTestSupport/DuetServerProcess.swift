@@ -62,6 +62,9 @@ public final class DuetServerProcess: @unchecked Sendable {
     public func stop() -> Int32 {
         if process.isRunning {
             process.terminate()
+            let deadline = Date().addingTimeInterval(15)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         return process.terminationStatus

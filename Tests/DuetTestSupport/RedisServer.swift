@@ -57,7 +57,12 @@ public final class RedisServer: @unchecked Sendable {
     /// Stops the server and removes its directory.
     public func stop() {
         if let p = process {
+            // A redis-server spawned from a test thread may inherit a mask that blocks SIGTERM:
+            // ask politely, then SIGKILL after a second.
             p.terminate()
+            let deadline = Date().addingTimeInterval(1)
+            while p.isRunning && Date() < deadline { usleep(10_000) }
+            if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
             process = nil
         }
@@ -65,7 +70,7 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     deinit {
-        if let p = process, p.isRunning { p.terminate() }
+        if let p = process, p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
     }
 }
 
