@@ -45,19 +45,62 @@ public struct FeatureHasher: Sendable {
         return h
     }
 
-    /// The full 32-bit hash of one named feature (before masking) and its value.
-    @inlinable
+    /// Streaming MurmurHash3_x86_32, so `field=value` hashes without building a byte array.
+    struct Murmur {
+        var h: UInt32 = 0
+        var k: UInt32 = 0
+        var n = 0
+
+        mutating func add(_ b: UInt8) {
+            k |= UInt32(b) << (8 * UInt32(n & 3))
+            n += 1
+            if n & 3 == 0 {
+                var kk = k &* 0xcc9e_2d51
+                kk = (kk << 15) | (kk >> 17)
+                kk &*= 0x1b87_3593
+                h ^= kk
+                h = (h << 13) | (h >> 19)
+                h = h &* 5 &+ 0xe654_6b64
+                k = 0
+            }
+        }
+
+        mutating func add(_ s: String) {
+            var s = s
+            s.withUTF8 { for b in $0 { add(b) } }
+        }
+
+        func finish() -> UInt32 {
+            var h = self.h
+            if n & 3 != 0 {
+                var kk = k &* 0xcc9e_2d51
+                kk = (kk << 15) | (kk >> 17)
+                kk &*= 0x1b87_3593
+                h ^= kk
+            }
+            h ^= UInt32(truncatingIfNeeded: n)
+            h ^= h >> 16; h &*= 0x85eb_ca6b; h ^= h >> 13; h &*= 0xc2b2_ae35; h ^= h >> 16
+            return h
+        }
+    }
+
+    /// The full 32-bit hash of one named feature (before masking), its value, and its field's hash.
     public static func hash(_ f: NamedFeature) -> (hash: UInt32, value: Float) {
+        let (h, v, _) = hashWithField(f)
+        return (h, v)
+    }
+
+    static func hashWithField(_ f: NamedFeature) -> (hash: UInt32, value: Float, field: UInt32) {
+        var m = Murmur()
+        m.add(f.field)
+        let field = m.finish()
         switch f.value {
         case .string(let s):
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(f.field.utf8.count + 1 + s.utf8.count)
-            bytes.append(contentsOf: f.field.utf8)
-            bytes.append(61)  // "="
-            bytes.append(contentsOf: s.utf8)
-            return (murmur3(bytes), 1)
+            m.add(61)  // "="
+            m.add(s)
+            return (m.finish(), 1, field)
         case .number(let x):
-            return (murmur3(Array(f.field.utf8)), Float(x))
+            return (field, Float(x), field)
         }
     }
 
@@ -65,8 +108,8 @@ public struct FeatureHasher: Sendable {
     public func hash(_ features: [NamedFeature], into out: inout [Feature]) {
         out.removeAll(keepingCapacity: true)
         for f in features {
-            let (h, v) = Self.hash(f)
-            out.append(Feature(index: h & mask, value: v, fieldHash: Self.murmur3(Array(f.field.utf8)) ^ (h &* 0x9E37_79B1)))
+            let (h, v, field) = Self.hashWithField(f)
+            out.append(Feature(index: h & mask, value: v, fieldHash: field ^ (h &* 0x9E37_79B1)))
         }
         guard !interactionHashes.isEmpty else { return }
         let base = out.count

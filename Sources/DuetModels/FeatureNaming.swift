@@ -15,11 +15,11 @@ public enum FeatureNaming {
     public static func userFeatures(user: [String: FeatureValue], context: [String: FeatureValue]) -> [NamedFeature] {
         var out: [NamedFeature] = []
         out.reserveCapacity(user.count + context.count)
-        for (name, value) in user.sorted(by: { $0.key < $1.key }) where !name.hasPrefix(affinityPrefix) {
+        for (name, value) in user where !name.hasPrefix(affinityPrefix) {
             if case .string(let s) = value, s.isEmpty { continue }
             out.append(NamedFeature(name, value))
         }
-        for (name, value) in context.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in context {
             out.append(NamedFeature(name, value))
         }
         return out
@@ -28,7 +28,7 @@ public enum FeatureNaming {
     /// Features of one candidate item for this user.
     public static func itemFeatures(itemID: String, item: [String: FeatureValue], user: [String: FeatureValue]) -> [NamedFeature] {
         var out: [NamedFeature] = [NamedFeature("item_id", .string(itemID))]
-        for (name, value) in item.sorted(by: { $0.key < $1.key }) where name != "item_id" {
+        for (name, value) in item where name != "item_id" {
             if case .string(let s) = value, s.isEmpty { continue }
             out.append(NamedFeature(name, value))
         }

@@ -72,24 +72,8 @@ public struct Learner: Sendable {
     }
 
     func margin(_ features: [Feature]) -> Float {
-        let mask = UInt32(config.size - 1)
-        var m = bias
-        for f in features { m += w[Int(f.index & mask)] * f.value }
-        let k = config.k
-        if k > 0 {
-            var fm: Float = 0
-            for j in 0..<k {
-                var s: Float = 0, q: Float = 0
-                for f in features {
-                    let x = v[Int(f.index & mask) * k + j] * f.value
-                    s += x
-                    q += x * x
-                }
-                fm += s * s - q
-            }
-            m += 0.5 * fm
-        }
-        return m
+        var sums = [Float](repeating: 0, count: config.k)
+        return FactorizationMachine.margin(features, bias: bias, weights: w, factors: v, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
     }
 
     /// Checks an example without learning from it; nil when it may be learned from.
@@ -111,7 +95,9 @@ public struct Learner: Sendable {
             rejections[reason, default: 0] += 1
             return .failure(reason)
         }
-        let m = margin(features)
+        // The margin and, in `sums`, the factor sums the FM gradient needs (before any change).
+        let m = FactorizationMachine.margin(
+            features, bias: bias, weights: w, factors: v, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
         let p = ModelVersion.sigmoid(m)
         let g = (p - Float(label)) * Float(weight)
         guard m.isFinite, g.isFinite else {
@@ -121,14 +107,6 @@ public struct Learner: Sendable {
         metrics.add(p: Double(p), label: label, weight: weight)
         // Indices are masked to this model's size: features hashed for a model with more bits stay in range.
         let k = config.k, mask = UInt32(config.size - 1)
-        // Factor sums before any change (the FM gradient needs them).
-        if k > 0 {
-            for j in 0..<k {
-                var s: Float = 0
-                for f in features { s += v[Int(f.index & mask) * k + j] * f.value }
-                sums[j] = s
-            }
-        }
         let clip = config.clip
         switch config.optimizer {
         case .adagrad:

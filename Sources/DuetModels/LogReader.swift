@@ -65,21 +65,24 @@ public enum LogReader {
         guard let itemCol = header.firstIndex(of: "item_id"), let clickCol = header.firstIndex(of: "click"),
               let posCol = header.firstIndex(of: "position")
         else { throw LogError("\(path):1: not an OBD log (needs item_id, position, click columns)") }
-        let userCols = header.indices.filter { header[$0].hasPrefix("user_feature_") || header[$0].hasPrefix(FeatureNaming.affinityPrefix) }
+        let userFeatureCols = header.indices.filter { header[$0].hasPrefix("user_feature_") }
+        var affinityCol: [String: Int] = [:]
+        for c in header.indices where header[c].hasPrefix(FeatureNaming.affinityPrefix) {
+            affinityCol[String(header[c].dropFirst(FeatureNaming.affinityPrefix.count))] = c
+        }
         for (n, row) in rows.dropFirst().enumerated() {
             let f = row.split(separator: ",", omittingEmptySubsequences: false)
             guard f.count == header.count else { throw LogError("\(path):\(n + 2): expected \(header.count) columns, got \(f.count)") }
             guard let click = Double(f[clickCol]) else { throw LogError("\(path):\(n + 2): click '\(f[clickCol])' is not a number") }
-            var user: [String: FeatureValue] = [:]
-            for c in userCols {
-                if header[c].hasPrefix(FeatureNaming.affinityPrefix) {
-                    guard let d = Double(f[c]) else { throw LogError("\(path):\(n + 2): \(header[c]) '\(f[c])' is not a number") }
-                    user[header[c]] = .number(d)
-                } else {
-                    user[header[c]] = .string(String(f[c]))
-                }
-            }
+            // The user's fields; of the per-item affinities only the shown item's matters (FeatureNaming uses that one).
             let itemID = String(f[itemCol])
+            var user: [String: FeatureValue] = [:]
+            user.reserveCapacity(8)
+            for c in userFeatureCols { user[header[c]] = .string(String(f[c])) }
+            if let c = affinityCol[itemID] {
+                guard let d = Double(f[c]) else { throw LogError("\(path):\(n + 2): \(header[c]) '\(f[c])' is not a number") }
+                user[header[c]] = .number(d)
+            }
             let features = FeatureNaming.example(
                 user: user, context: ["position": .string(String(f[posCol]))], itemID: itemID, item: items[itemID] ?? [:])
             try body(LogExample(features: features, label: click, weight: 1))

@@ -69,21 +69,9 @@ public final class ModelVersion: Sendable {
 
     /// The raw score (log-odds) of one example.
     public func margin(_ features: [Feature]) -> Float {
-        let k = config.k, mask = UInt32(config.size - 1)
-        var sum = bias
-        for f in features { sum += weights[Int(f.index & mask)] * f.value }
-        guard k > 0 else { return sum }
-        var fm: Float = 0
-        for j in 0..<k {
-            var s: Float = 0, q: Float = 0
-            for f in features {
-                let v = factors[Int(f.index & mask) * k + j] * f.value
-                s += v
-                q += v * v
-            }
-            fm += s * s - q
-        }
-        return sum + 0.5 * fm
+        var sums = [Float](repeating: 0, count: config.k)
+        return FactorizationMachine.margin(
+            features, bias: bias, weights: weights, factors: factors, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
     }
 
     /// P(positive) for one example.
@@ -102,40 +90,18 @@ public final class ModelVersion: Sendable {
     public func score(user: [Feature], candidates: [[Feature]], scratch: inout ScoringScratch, into scores: inout [Float]) {
         let n = candidates.count, k = config.k, mask = UInt32(config.size - 1)
         scores.removeAll(keepingCapacity: true)
-        // The user's linear part and factor sums.
-        var userLinear = bias
+        // The user's linear part and factor sums, once.
         scratch.userSum.removeAll(keepingCapacity: true)
         scratch.userSum.append(contentsOf: repeatElement(0, count: k))
-        var userSelf: Float = 0
-        for f in user { userLinear += weights[Int(f.index & mask)] * f.value }
-        for j in 0..<k {
-            var s: Float = 0, q: Float = 0
-            for f in user {
-                let v = factors[Int(f.index & mask) * k + j] * f.value
-                s += v
-                q += v * v
-            }
-            scratch.userSum[j] = s
-            userSelf += s * s - q
-        }
+        let (userLinear, userSelf) = FactorizationMachine.parts(
+            user, weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.userSum)
         // Each candidate's own linear part, self-interaction and factor sums (rows of a n×k matrix).
         scratch.itemSums.removeAll(keepingCapacity: true)
         scratch.itemSums.append(contentsOf: repeatElement(0, count: n * k))
         for (c, features) in candidates.enumerated() {
-            var linear: Float = 0
-            for f in features { linear += weights[Int(f.index & mask)] * f.value }
-            var itemSelf: Float = 0
-            for j in 0..<k {
-                var s: Float = 0, q: Float = 0
-                for f in features {
-                    let v = factors[Int(f.index & mask) * k + j] * f.value
-                    s += v
-                    q += v * v
-                }
-                scratch.itemSums[c * k + j] = s
-                itemSelf += s * s - q
-            }
-            scores.append(userLinear + linear + 0.5 * (userSelf + itemSelf))
+            let (linear, itemSelf) = FactorizationMachine.parts(
+                features, weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.itemSums, offset: c * k)
+            scores.append(bias + userLinear + linear + 0.5 * (userSelf + itemSelf))
         }
         // Cross term: (Σ_f sU_f sI_f) for every candidate = itemSums (n×k) · userSum (k), added twice × ½.
         if k > 0 && n > 0 {

@@ -1,0 +1,41 @@
+/// Read access to a weight array, flat (the learner's) or paged (a published version's).
+protocol WeightLookup {
+    subscript(i: Int) -> Float { get }
+}
+
+extension Array: WeightLookup where Element == Float {}
+extension WeightPages: WeightLookup {}
+
+/// The one implementation of the model's arithmetic, shared by scoring, batch scoring and learning.
+enum FactorizationMachine {
+    /// For a group of features: the linear part Σ wᵢxᵢ, the factor sums s_f = Σ v_if xᵢ (written to
+    /// `sums[offset..<offset+k]`) and the group's own pairwise term Σ_f (s_f² − Σ v_if² xᵢ²).
+    @inline(__always)
+    static func parts<W: WeightLookup, V: WeightLookup>(
+        _ features: [Feature], weights: W, factors: V, k: Int, mask: UInt32, sums: inout [Float], offset: Int = 0
+    ) -> (linear: Float, pairwise: Float) {
+        var linear: Float = 0
+        for f in features { linear += weights[Int(f.index & mask)] * f.value }
+        var pairwise: Float = 0
+        for j in 0..<k {
+            var s: Float = 0, q: Float = 0
+            for f in features {
+                let v = factors[Int(f.index & mask) * k + j] * f.value
+                s += v
+                q += v * v
+            }
+            sums[offset + j] = s
+            pairwise += s * s - q
+        }
+        return (linear, pairwise)
+    }
+
+    /// The margin (log-odds) of one example: bias + linear + ½ pairwise.
+    @inline(__always)
+    static func margin<W: WeightLookup, V: WeightLookup>(
+        _ features: [Feature], bias: Float, weights: W, factors: V, k: Int, mask: UInt32, sums: inout [Float]
+    ) -> Float {
+        let (linear, pairwise) = parts(features, weights: weights, factors: factors, k: k, mask: mask, sums: &sums)
+        return bias + linear + 0.5 * pairwise
+    }
+}
