@@ -56,12 +56,29 @@ public enum LogReader {
         return .string(String(s))
     }
 
+    /// The file's bytes and the byte ranges of its non-empty lines (byte-level: Character-based
+    /// splitting of a large log costs more than learning from it).
+    static func byteLines(_ path: String) throws -> ([UInt8], [Range<Int>]) {
+        guard FileManager.default.fileExists(atPath: path) else { throw LogError("\(path): no such file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw LogError("\(path): cannot read") }
+        let bytes = [UInt8](data)
+        var lines: [Range<Int>] = []
+        var start = 0
+        for i in bytes.indices where bytes[i] == 10 {
+            var end = i
+            if end > start && bytes[end - 1] == 13 { end -= 1 }
+            if end > start { lines.append(start..<end) }
+            start = i + 1
+        }
+        if start < bytes.count { lines.append(start..<bytes.count) }
+        return (bytes, lines)
+    }
+
     static func readOBD(_ path: String, items itemsPath: String, _ body: (LogExample) throws -> Void) throws {
         let items = try readItems(itemsPath)
-        let rows = try lines(path)
-        guard let header = rows.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else {
-            throw LogError("\(path): empty file")
-        }
+        let (bytes, rows) = try byteLines(path)
+        guard let first = rows.first else { throw LogError("\(path): empty file") }
+        let header = String(decoding: bytes[first], as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard let itemCol = header.firstIndex(of: "item_id"), let clickCol = header.firstIndex(of: "click"),
               let posCol = header.firstIndex(of: "position")
         else { throw LogError("\(path):1: not an OBD log (needs item_id, position, click columns)") }
@@ -70,29 +87,39 @@ public enum LogReader {
         for c in header.indices where header[c].hasPrefix(FeatureNaming.affinityPrefix) {
             affinityCol[String(header[c].dropFirst(FeatureNaming.affinityPrefix.count))] = c
         }
+        var fields: [Range<Int>] = []
+        fields.reserveCapacity(header.count)
+        func text(_ c: Int) -> String { String(decoding: bytes[fields[c]], as: UTF8.self) }
         for (n, row) in rows.dropFirst().enumerated() {
-            let f = row.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count == header.count else { throw LogError("\(path):\(n + 2): expected \(header.count) columns, got \(f.count)") }
-            guard let click = Double(f[clickCol]) else { throw LogError("\(path):\(n + 2): click '\(f[clickCol])' is not a number") }
+            fields.removeAll(keepingCapacity: true)
+            var start = row.lowerBound
+            for i in row where bytes[i] == 44 {
+                fields.append(start..<i)
+                start = i + 1
+            }
+            fields.append(start..<row.upperBound)
+            guard fields.count == header.count else { throw LogError("\(path):\(n + 2): expected \(header.count) columns, got \(fields.count)") }
+            guard let click = Double(text(clickCol)) else { throw LogError("\(path):\(n + 2): click '\(text(clickCol))' is not a number") }
             // The user's fields; of the per-item affinities only the shown item's matters (FeatureNaming uses that one).
-            let itemID = String(f[itemCol])
+            let itemID = text(itemCol)
             var user: [String: FeatureValue] = [:]
             user.reserveCapacity(8)
-            for c in userFeatureCols { user[header[c]] = .string(String(f[c])) }
+            for c in userFeatureCols { user[header[c]] = .string(text(c)) }
             if let c = affinityCol[itemID] {
-                guard let d = Double(f[c]) else { throw LogError("\(path):\(n + 2): \(header[c]) '\(f[c])' is not a number") }
+                guard let d = Double(text(c)) else { throw LogError("\(path):\(n + 2): \(header[c]) '\(text(c))' is not a number") }
                 user[header[c]] = .number(d)
             }
             let features = FeatureNaming.example(
-                user: user, context: ["position": .string(String(f[posCol]))], itemID: itemID, item: items[itemID] ?? [:])
+                user: user, context: ["position": .string(text(posCol))], itemID: itemID, item: items[itemID] ?? [:])
             try body(LogExample(features: features, label: click, weight: 1))
         }
     }
 
     static func readJSONL(_ path: String, _ body: (LogExample) throws -> Void) throws {
-        for (n, line) in try lines(path).enumerated() {
+        let (bytes, rows) = try byteLines(path)
+        for (n, line) in rows.enumerated() {
             let where_ = "\(path):\(n + 1)"
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes[line])) as? [String: Any] else {
                 throw LogError("\(where_): not a JSON object")
             }
             guard let raw = obj["features"] as? [String: Any] else { throw LogError("\(where_): features: missing or not an object") }
