@@ -17,9 +17,9 @@ config.bits = 20
 config.k = 4
 let hasher = config.hasher
 var learner = Learner(config: config)
-var rng = SystemRandomNumberGenerator()
+
 func example(_ n: Int) -> [Feature] {
-    hasher.hash((0..<n).map { NamedFeature("f\($0)", .string("\(UInt32.random(in: 0..<1000, using: &rng))")) })
+    hasher.hash((0..<n).map { NamedFeature("f\($0)", .string("\(UInt32.random(in: 0..<1000))")) })
 }
 for _ in 0..<20_000 { learner.learn(example(40), label: Bool.random() ? 1 : 0) }
 let version = learner.publish(id: "1", parentID: nil, kind: .online)
