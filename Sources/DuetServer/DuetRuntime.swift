@@ -28,7 +28,11 @@ public final class DuetRuntime: Sendable {
         self.metrics = DuetMetrics()
         self.auth = AdminAuth(tokens: configuration.adminTokens)
         let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
-        self.database = try DuetDatabase(path: dataDirectory.appendingPathComponent("duet.sqlite").path)
+        let database = try DuetDatabase(path: dataDirectory.appendingPathComponent("duet.sqlite").path)
+        self.database = database
+        let metrics = self.metrics
+        // The models (file reads and checksums) load while the feature store loads its snapshots.
+        async let loadedModels = ModelManager(configuration: configuration, database: database, metrics: metrics, logger: logger)
         self.experiments = try await ExperimentControl(
             database: database, directory: configuration.experimentsDirectory, metrics: metrics, logger: logger)
         let definitions: [FeatureSetDefinition]
@@ -55,7 +59,7 @@ public final class DuetRuntime: Sendable {
             }
             logger.info("features from the embedded store (no --redis)", metadata: ["snapshots": "\(snapshots)"])
         }
-        self.models = try await ModelManager(configuration: configuration, database: database, metrics: metrics, logger: logger)
+        self.models = try await loadedModels
         self.impressions = ImpressionStore(capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL)
         self.guardrail = Guardrail(models: models, experiments: experiments, logger: logger)
         if configuration.adminTokens.isEmpty {
