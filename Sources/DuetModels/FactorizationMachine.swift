@@ -30,12 +30,12 @@ enum FactorizationMachine {
         return (linear, pairwise)
     }
 
-    /// The margin (log-odds) of one example: bias + linear + ½ pairwise.
+    /// The margin (log-odds) of one example: bias + scale · (linear + ½ pairwise).
     @inline(__always)
     static func margin<W: WeightLookup, V: WeightLookup>(
-        _ features: [Feature], bias: Float, weights: W, factors: V, k: Int, mask: UInt32, sums: inout [Float]
+        _ features: [Feature], bias: Float, scale: Float, weights: W, factors: V, k: Int, mask: UInt32, sums: inout [Float]
     ) -> Float {
         let (linear, pairwise) = parts(features, weights: weights, factors: factors, k: k, mask: mask, sums: &sums)
-        return bias + linear + 0.5 * pairwise
+        return bias + scale * (linear + 0.5 * pairwise)
     }
 }

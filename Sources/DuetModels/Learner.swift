@@ -73,7 +73,7 @@ public struct Learner: Sendable {
 
     func margin(_ features: [Feature]) -> Float {
         var sums = [Float](repeating: 0, count: config.k)
-        return FactorizationMachine.margin(features, bias: bias, weights: w, factors: v, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
+        return FactorizationMachine.margin(features, bias: bias, scale: config.featureScale(positives: positives, seen: seen), weights: w, factors: v, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
     }
 
     /// Checks an example without learning from it; nil when it may be learned from.
@@ -97,7 +97,8 @@ public struct Learner: Sendable {
         }
         // The margin and, in `sums`, the factor sums the FM gradient needs (before any change).
         let m = FactorizationMachine.margin(
-            features, bias: bias, weights: w, factors: v, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
+            features, bias: bias, scale: config.featureScale(positives: positives, seen: seen), weights: w, factors: v,
+            k: config.k, mask: UInt32(config.size - 1), sums: &sums)
         let p = ModelVersion.sigmoid(m)
         let g = (p - Float(label)) * Float(weight)
         guard m.isFinite, g.isFinite else {

@@ -13,7 +13,7 @@ public struct ModelConfig: Sendable, Equatable, Codable {
     public var interactions: [[String]] = []
     public var optimizer = Optimizer.adagrad
     /// AdaGrad step size for linear weights (FTRL: alpha).
-    public var learningRate: Float = 0.05
+    public var learningRate: Float = 0.3
     /// Step size for the factor vectors.
     public var factorLearningRate: Float = 0.02
     public var l2: Float = 1e-4
@@ -27,6 +27,17 @@ public struct ModelConfig: Sendable, Equatable, Codable {
     /// Prior pseudo-counts of the bias (the observed positive rate, smoothed).
     public var priorPositives: Double = 0.5
     public var priorNegatives: Double = 0.5
+    /// The features' part of the score is scaled by m / (m + shrinkage), m being the smaller of the
+    /// positive and negative counts seen: while one label is still rare (a new stream, a 0.5% CTR) the
+    /// prediction stays near the observed rate; on a dense stream it fades out fast. 0 disables.
+    public var shrinkage: Double = 100
+
+    /// The scale of the features' part of the score after `positives` of `seen` labels.
+    public func featureScale(positives: Double, seen: Double) -> Float {
+        guard shrinkage > 0 else { return 1 }
+        let m = max(0, min(positives, seen - positives))
+        return Float(m / (m + shrinkage))
+    }
 
     public init() {}
 

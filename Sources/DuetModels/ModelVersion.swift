@@ -4,7 +4,7 @@ import Foundation
 /// One immutable model version: weights, configuration and where it came from. Safe to score from
 /// any number of tasks at once; a slot swaps whole versions.
 ///
-/// `ŷ = σ(b + Σ wᵢxᵢ + ½ Σ_f [(Σᵢ v_if xᵢ)² − Σᵢ v_if² xᵢ²])`, where b is the bias (the log-odds of
+/// `ŷ = σ(b + s·(Σ wᵢxᵢ + ½ Σ_f [(Σᵢ v_if xᵢ)² − Σᵢ v_if² xᵢ²]))`, where s is `featureScale` and b the bias (the log-odds of
 /// the observed positive rate) and k = 0 is logistic regression.
 public final class ModelVersion: Sendable {
     public enum Kind: String, Sendable, Codable { case `static`, online }
@@ -31,6 +31,8 @@ public final class ModelVersion: Sendable {
     public let metrics: Metrics
     public let config: ModelConfig
     public let bias: Float
+    /// Scale of the features' part (see `ModelConfig.shrinkage`).
+    public let featureScale: Float
     /// Positives and total seen, which the bias is made of (an online learner resumes from them).
     public let positives: Double
     public let seen: Double
@@ -52,6 +54,7 @@ public final class ModelVersion: Sendable {
         self.positives = positives
         self.seen = seen
         self.bias = Self.bias(positives: positives + config.priorPositives, seen: seen + config.priorPositives + config.priorNegatives)
+        self.featureScale = config.featureScale(positives: positives, seen: seen)
         self.weights = weights
         self.factors = factors
     }
@@ -71,7 +74,7 @@ public final class ModelVersion: Sendable {
     public func margin(_ features: [Feature]) -> Float {
         var sums = [Float](repeating: 0, count: config.k)
         return FactorizationMachine.margin(
-            features, bias: bias, weights: weights, factors: factors, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
+            features, bias: bias, scale: featureScale, weights: weights, factors: factors, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
     }
 
     /// P(positive) for one example.
@@ -101,7 +104,7 @@ public final class ModelVersion: Sendable {
         for (c, features) in candidates.enumerated() {
             let (linear, itemSelf) = FactorizationMachine.parts(
                 features, weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.itemSums, offset: c * k)
-            scores.append(bias + userLinear + linear + 0.5 * (userSelf + itemSelf))
+            scores.append(userLinear + linear + 0.5 * (userSelf + itemSelf))
         }
         // Cross term: (Σ_f sU_f sI_f) for every candidate = itemSums (n×k) · userSum (k), added twice × ½.
         if k > 0 && n > 0 {
@@ -116,7 +119,7 @@ public final class ModelVersion: Sendable {
             }
             for c in 0..<n { scores[c] += scratch.cross[c] }
         }
-        for c in 0..<n { scores[c] = Self.sigmoid(scores[c]) }
+        for c in 0..<n { scores[c] = Self.sigmoid(bias + featureScale * scores[c]) }
     }
 }
 

@@ -57,12 +57,13 @@ import Testing
 
 @Suite struct ModelMathTests {
     /// A tiny model with hand-set weights: 4 slots, k = 2.
-    func model(w: [Float], v: [Float], positives: Double, seen: Double) -> ModelVersion {
+    func model(w: [Float], v: [Float], positives: Double, seen: Double, shrinkage: Double = 0) -> ModelVersion {
         var c = ModelConfig()
         c.bits = 2
         c.k = 2
         c.priorPositives = 0
         c.priorNegatives = 0
+        c.shrinkage = shrinkage
         return ModelVersion(id: "t", parentID: nil, kind: .static, examples: 0, metrics: .init(), config: c,
                             positives: positives, seen: seen, weights: WeightPages(w), factors: WeightPages(v))
     }
@@ -76,8 +77,15 @@ import Testing
         #expect(abs(m.predict(x) - 1 / (1 + exp(-3))) < 1e-6)
     }
 
+    @Test func shrinkageScalesTheFeaturePartWhileOneLabelIsRare() {
+        // 1 positive of 2 seen: m = 1, scale = 1 / (1 + 100); the margin's feature part 3 becomes 3/101.
+        let m = model(w: [0.1, -0.2, 0.3, 0], v: [1, 0, 0.5, 2, -1, 1, 0, 0], positives: 1, seen: 2, shrinkage: 100)
+        let x = [Feature(index: 0, value: 1), Feature(index: 1, value: 2), Feature(index: 2, value: 1)]
+        #expect(abs(m.margin(x) - 3.0 / 101) < 1e-6)
+    }
+
     @Test func batchScoringEqualsOneByOne() {
-        let m = model(w: [0.1, -0.2, 0.3, 0.05], v: [1, 0, 0.5, 2, -1, 1, 0.3, -0.2], positives: 3, seen: 10)
+        let m = model(w: [0.1, -0.2, 0.3, 0.05], v: [1, 0, 0.5, 2, -1, 1, 0.3, -0.2], positives: 3, seen: 10, shrinkage: 100)
         let user = [Feature(index: 0, value: 1)]
         let candidates = [[Feature(index: 1, value: 1)], [Feature(index: 2, value: 0.5), Feature(index: 3, value: 1)], []]
         var scratch = ScoringScratch(), scores: [Float] = []
