@@ -27,7 +27,7 @@ extension DuetRuntime {
         let assigned = config.arms.indices.map { $0 < arms.count ? arms[$0].assigned : 0 }
         return ExperimentState(
             key: config.key, revision: snapshot.revisions[config.key]?.revision ?? 0, status: config.status.rawValue,
-            srm_p_value: ExperimentStatistics.srmPValue(observed: assigned, weights: config.arms.map(\.weight)),
+            srm_p_value: snapshot.srmPValue(config),
             yaml: snapshot.revisions[config.key]?.config ?? "",
             arms: zip(config.arms, assigned).map { ArmState(name: $0.name, weight: $0.weight, model: $0.model.description, assigned: $1) })
     }
@@ -196,7 +196,7 @@ extension DuetRuntime {
         }
         return Report(
             experiment: key, revision: stats.revision,
-            srm_p_value: ExperimentStatistics.srmPValue(observed: arms.map(\.assigned), weights: config.arms.map(\.weight)),
+            srm_p_value: s.srmPValue(config),
             arms: rows, differences: differences)
     }
 }

@@ -11,7 +11,7 @@ extension DuetRuntime {
             let series = stats?.ctrSeries ?? []
             return StatusPage.Experiment(
                 key: config.key, revision: s.revisions[config.key]?.revision ?? 0, status: config.status.rawValue,
-                srmPValue: ExperimentStatistics.srmPValue(observed: arms.map(\.assigned), weights: config.arms.map(\.weight)),
+                srmPValue: s.srmPValue(config),
                 arms: config.arms.enumerated().map { i, arm in
                     let a = i < arms.count ? arms[i] : ExperimentStats.Arm()
                     return StatusPage.Arm(

@@ -12,6 +12,11 @@ public final class ExperimentControl: Sendable {
         public let table: RouteTable
         public let revisions: [String: ExperimentRevision]
         public let stats: [String: ExperimentStats]
+        /// The SRM p-value of `config`'s live revision: observed assignments against configured weights.
+        public func srmPValue(_ config: ExperimentConfig) -> Double {
+            ExperimentStatistics.srmPValue(observed: stats[config.key]?.arms.map(\.assigned) ?? [], weights: config.arms.map(\.weight))
+        }
+
         init(table: RouteTable, revisions: [String: ExperimentRevision], stats: [String: ExperimentStats]) {
             self.table = table
             self.revisions = revisions
@@ -89,8 +94,7 @@ public final class ExperimentControl: Sendable {
         let s = snapshot
         var out: [String: Double] = [:]
         for config in s.table.experiments {
-            let observed = s.stats[config.key]?.arms.map(\.assigned) ?? []
-            out[config.key] = ExperimentStatistics.srmPValue(observed: observed, weights: config.arms.map(\.weight))
+            out[config.key] = s.srmPValue(config)
         }
         return out
     }
