@@ -97,6 +97,10 @@ public final class EmbeddedFeatureStore: FeatureReader {
         sets.mapValues(\.version)
     }
 
+    public func currentVersion(set: String) async -> String? {
+        sets[set]?.version
+    }
+
     /// Counters; `cacheHits` counts rows served from memory.
     public func metrics() -> FeatureStoreMetrics { counters.snapshot() }
 }

@@ -12,11 +12,17 @@ public protocol FeatureReader: Sendable {
     func entityIDs(set: String) async -> (version: String, ids: [String])
     /// Set name → current version, for the status page.
     func currentVersions() async -> [String: String]
+    /// The version a read of `set` would use now (nil: none known). Cheap: a cached pointer.
+    func currentVersion(set: String) async -> String?
     /// Counters for metrics.
     func metrics() -> FeatureStoreMetrics
 }
 
 extension FeatureReader {
+    public func currentVersion(set: String) async -> String? {
+        await currentVersions()[set]
+    }
+
     public func read(user: String, userSet: String, items: [String], itemSet: String) async -> (user: FeatureReadResult, items: FeatureReadResult) {
         async let u = read(set: userSet, ids: [user])
         async let i = read(set: itemSet, ids: items)

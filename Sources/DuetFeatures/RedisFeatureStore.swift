@@ -97,6 +97,10 @@ public final class RedisFeatureStore: FeatureReader {
         return out
     }
 
+    public func currentVersion(set: String) async -> String? {
+        await resolveVersions([set], deadline: .now + configuration.budget)[0]
+    }
+
     public func entityIDs(set: String) async -> (version: String, ids: [String]) {
         let deadline = ContinuousClock.now + configuration.catalogBudget
         guard let version = await resolveVersions([set], deadline: deadline)[0] else {
@@ -183,7 +187,8 @@ public final class RedisFeatureStore: FeatureReader {
     }
 
     private func readSets(_ requests: [(set: String, ids: [String])]) async -> [FeatureReadResult] {
-        let deadline = ContinuousClock.now + configuration.budget
+        let now = ContinuousClock.now
+        let deadline = now + configuration.budget
         counters.reads.wrappingIncrement(by: requests.count, ordering: .relaxed)
         let versions = await resolveVersions(requests.map(\.set), deadline: deadline)
 
@@ -204,7 +209,7 @@ public final class RedisFeatureStore: FeatureReader {
             rows.reserveCapacity(req.ids.count)
             var hits = 0
             for (j, id) in req.ids.enumerated() {
-                if let row = cache.get(set: req.set, version: version, id: id) {
+                if let row = cache.get(set: req.set, version: version, id: id, now: now) {
                     rows.append(row)
                     hits += 1
                 } else {

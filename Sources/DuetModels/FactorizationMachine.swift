@@ -11,8 +11,8 @@ enum FactorizationMachine {
     /// For a group of features: the linear part Σ wᵢxᵢ, the factor sums s_f = Σ v_if xᵢ (written to
     /// `sums[offset..<offset+k]`) and the group's own pairwise term Σ_f (s_f² − Σ v_if² xᵢ²).
     @inline(__always)
-    static func parts<W: WeightLookup, V: WeightLookup>(
-        _ features: [Feature], weights: W, factors: V, k: Int, mask: UInt32, sums: inout [Float], offset: Int = 0
+    static func parts<C: Collection<Feature>, W: WeightLookup, V: WeightLookup>(
+        _ features: C, weights: W, factors: V, k: Int, mask: UInt32, sums: inout [Float], offset: Int = 0
     ) -> (linear: Float, pairwise: Float) {
         var linear: Float = 0
         for f in features { linear += weights[Int(f.index & mask)] * f.value }

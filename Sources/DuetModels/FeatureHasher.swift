@@ -104,13 +104,16 @@ public struct FeatureHasher: Sendable {
         }
     }
 
+    /// One feature, hashed as `hash(_:into:)` hashes it (without interactions).
+    public func hash(_ f: NamedFeature) -> Feature {
+        let (h, v, field) = Self.hashWithField(f)
+        return Feature(index: h & mask, value: v, fieldHash: field ^ (h &* 0x9E37_79B1))
+    }
+
     /// Hashes `features` (plus interactions) into `out`, which is cleared first.
     public func hash(_ features: [NamedFeature], into out: inout [Feature]) {
         out.removeAll(keepingCapacity: true)
-        for f in features {
-            let (h, v, field) = Self.hashWithField(f)
-            out.append(Feature(index: h & mask, value: v, fieldHash: field ^ (h &* 0x9E37_79B1)))
-        }
+        for f in features { out.append(hash(f)) }
         guard !interactionHashes.isEmpty else { return }
         let base = out.count
         for (fa, fb) in interactions {

@@ -13,8 +13,15 @@ public enum FeatureNaming {
 
     /// Features that are the same for every candidate of one request: the user's and the context's.
     public static func userFeatures(user: [String: FeatureValue], context: [String: FeatureValue]) -> [NamedFeature] {
+        userFeatures(fields: user, context: context)
+    }
+
+    /// The same, from any sequence of the user's fields (the server passes its feature rows without
+    /// converting them to a dictionary first).
+    public static func userFeatures<S: Sequence>(fields user: S, context: [String: FeatureValue]) -> [NamedFeature]
+    where S.Element == (key: String, value: FeatureValue) {
         var out: [NamedFeature] = []
-        out.reserveCapacity(user.count + context.count)
+        out.reserveCapacity(user.underestimatedCount + context.count)
         for (name, value) in user where !name.hasPrefix(affinityPrefix) {
             if case .string(let s) = value, s.isEmpty { continue }
             out.append(NamedFeature(name, value))
@@ -27,15 +34,29 @@ public enum FeatureNaming {
 
     /// Features of one candidate item for this user.
     public static func itemFeatures(itemID: String, item: [String: FeatureValue], user: [String: FeatureValue]) -> [NamedFeature] {
+        var out = candidateFeatures(itemID: itemID, item: item)
+        if let a = affinity(user[affinityField(itemID: itemID)]) { out.append(a) }
+        return out
+    }
+
+    /// The part of a candidate's features that does not depend on the user: its id and item fields
+    /// (the server prepares these once per item and feature version).
+    public static func candidateFeatures(itemID: String, item: [String: FeatureValue]) -> [NamedFeature] {
         var out: [NamedFeature] = [NamedFeature("item_id", .string(itemID))]
         for (name, value) in item where name != "item_id" {
             if case .string(let s) = value, s.isEmpty { continue }
             out.append(NamedFeature(name, value))
         }
-        if case .number(let a)? = user[affinityPrefix + itemID] {
-            out.append(NamedFeature("affinity", .number(a)))
-        }
         return out
+    }
+
+    /// The user field holding the user's affinity to `itemID`.
+    public static func affinityField(itemID: String) -> String { affinityPrefix + itemID }
+
+    /// The candidate's `affinity` feature from the user's affinity field, if that is a number.
+    public static func affinity(_ value: FeatureValue?) -> NamedFeature? {
+        if case .number(let a)? = value { return NamedFeature("affinity", .number(a)) }
+        return nil
     }
 
     /// Every feature of one (user, context, item) example, as a log row yields it.

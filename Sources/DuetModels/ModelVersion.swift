@@ -91,6 +91,11 @@ public final class ModelVersion: Sendable {
     /// interaction for all candidates is one BLAS matrix-vector product. `scratch` is reused across
     /// calls so the steady state allocates nothing per candidate.
     public func score(user: [Feature], candidates: [[Feature]], scratch: inout ScoringScratch, into scores: inout [Float]) {
+        score(user: user, candidates: CandidateFeatures(candidates), scratch: &scratch, into: &scores)
+    }
+
+    /// Scores a flat batch of candidates (see `CandidateFeatures`), as above.
+    public func score(user: [Feature], candidates: CandidateFeatures, scratch: inout ScoringScratch, into scores: inout [Float]) {
         let n = candidates.count, k = config.k, mask = UInt32(config.size - 1)
         scores.removeAll(keepingCapacity: true)
         // The user's linear part and factor sums, once.
@@ -101,9 +106,9 @@ public final class ModelVersion: Sendable {
         // Each candidate's own linear part, self-interaction and factor sums (rows of a n×k matrix).
         scratch.itemSums.removeAll(keepingCapacity: true)
         scratch.itemSums.append(contentsOf: repeatElement(0, count: n * k))
-        for (c, features) in candidates.enumerated() {
+        for c in 0..<n {
             let (linear, itemSelf) = FactorizationMachine.parts(
-                features, weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.itemSums, offset: c * k)
+                candidates[c], weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.itemSums, offset: c * k)
             scores.append(userLinear + linear + 0.5 * (userSelf + itemSelf))
         }
         // Cross term: (Σ_f sU_f sI_f) for every candidate = itemSums (n×k) · userSum (k), added twice × ½.

@@ -40,9 +40,13 @@ extension DuetRuntime {
 
     /// Reads the request body up to the configured limit (413 beyond it).
     func body(_ request: Request) async throws -> Data {
+        Data(buffer: try await bodyBuffer(request))
+    }
+
+    /// The whole body, refused past `maxBodyBytes`.
+    func bodyBuffer(_ request: Request) async throws -> ByteBuffer {
         do {
-            let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
-            return Data(buffer: buffer)
+            return try await request.body.collect(upTo: configuration.maxBodyBytes)
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, code: "body_too_large", message: "request body is larger than \(configuration.maxBodyBytes) bytes")
         }

@@ -78,11 +78,12 @@ extension DuetRuntime {
         } else {
             candidates = await features.entityIDs(set: configuration.itemFeatureSet).ids
         }
-        let (userRead, itemRead) = await features.read(
-            user: request.user, userSet: configuration.userFeatureSet, items: candidates, itemSet: configuration.itemFeatureSet)
+        let hasher = version.config.hasher
+        let (userRead, prepared, itemVersion, itemsDegraded) = await candidateFeatures(
+            user: request.user, candidates: candidates, config: version.config, hasher: hasher)
         metrics.featureFetch.record(ContinuousClock.now - fetchStart)
 
-        let user = userRead.rows.first.map { Self.featureValues($0.values) } ?? [:]
+        let user = userRead.rows.first?.values ?? [:]
         var context: [String: FeatureValue] = [:]
         for (key, value) in request.context ?? [:] {
             switch value {
@@ -90,29 +91,37 @@ extension DuetRuntime {
             case .number(let d): context[key] = .number(d)
             }
         }
-        let hasher = version.config.hasher
-        let userNamed = FeatureNaming.userFeatures(user: user, context: context)
+        let userNamed = FeatureNaming.userFeatures(fields: user.lazy.map { (key: $0.key, value: Self.featureValue($0.value)) }, context: context)
         let userHashed = hasher.hash(userNamed)
-        var candidateFeatures: [[Feature]] = []
-        candidateFeatures.reserveCapacity(candidates.count)
-        for (i, id) in candidates.enumerated() {
-            let item = i < itemRead.rows.count ? Self.featureValues(itemRead.rows[i].values) : [:]
-            let itemNamed = FeatureNaming.itemFeatures(itemID: id, item: item, user: user)
-            var itemHashed = hasher.hash(itemNamed)
-            hasher.crossed(user: userNamed, userHashed: userHashed, item: itemNamed, itemHashed: itemHashed, into: &itemHashed)
-            candidateFeatures.append(itemHashed)
+        // Each candidate: its prepared (user-independent) features, the user's affinity to it, and
+        // the declared user × item interactions.
+        var batch = CandidateFeatures()
+        batch.reserveCapacity(candidates: candidates.count, features: (prepared.first?.hashed.count ?? 4) + 2)
+        var crossed: [Feature] = []
+        for item in prepared {
+            batch.append(contentsOf: item.hashed)
+            let affinity = FeatureNaming.affinity(user[item.affinityField].map(Self.featureValue))
+            if let affinity { batch.append(hasher.hash(affinity)) }
+            if !hasher.interactions.isEmpty {
+                let named = affinity.map { item.named + [$0] } ?? item.named
+                let hashed = affinity.map { item.hashed + [hasher.hash($0)] } ?? item.hashed
+                crossed.removeAll(keepingCapacity: true)
+                hasher.crossed(user: userNamed, userHashed: userHashed, item: named, itemHashed: hashed, into: &crossed)
+                batch.append(contentsOf: crossed)
+            }
+            batch.close()
         }
         var scratch = ScoringScratch()
         var scores: [Float] = []
-        version.score(user: userHashed, candidates: candidateFeatures, scratch: &scratch, into: &scores)
+        scores.reserveCapacity(candidates.count)
+        version.score(user: userHashed, candidates: batch, scratch: &scratch, into: &scores)
 
-        // Top k by score (ties: input order).
-        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }.prefix(k)
         var items: [ScoredItem] = []
         var remembered: [String: Impression.Item] = [:]
-        for i in order {
+        remembered.reserveCapacity(k)
+        for i in Self.topK(scores, k) {
             items.append(ScoredItem(id: candidates[i], score: Double(scores[i])))
-            remembered[candidates[i]] = Impression.Item(features: userHashed + candidateFeatures[i], score: Double(scores[i]))
+            remembered[candidates[i]] = Impression.Item(features: userHashed + batch[i], score: Double(scores[i]))
         }
         let requestID = Self.newRequestID()
         impressions.insert(requestID, Impression(
@@ -120,11 +129,52 @@ extension DuetRuntime {
             slot: ref.slot, versionID: version.id, items: remembered))
         stats.served(arm: assignment.armIndex, counted: assignment.inExperiment && !assignment.forced)
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
-        let degraded = userRead.degraded || itemRead.degraded
+        let degraded = userRead.degraded || itemsDegraded
         return RecommendResponse(
             requestID: requestID, experiment: request.experiment, arm: assignment.arm, inExperiment: assignment.inExperiment,
-            model: ModelRef(slot: ref.slot, version: version.id), featureVersion: "\(configuration.userFeatureSet)@\(userRead.version),\(configuration.itemFeatureSet)@\(itemRead.version)",
+            model: ModelRef(slot: ref.slot, version: version.id), featureVersion: "\(configuration.userFeatureSet)@\(userRead.version),\(configuration.itemFeatureSet)@\(itemVersion)",
             featuresDegraded: degraded, items: items)
+    }
+
+    /// The user's row and the candidates' prepared features, all from one version of each set: the
+    /// candidates already prepared at the item set's current version are not read again.
+    func candidateFeatures(user: String, candidates: [String], config: ModelConfig, hasher: FeatureHasher) async
+        -> (user: FeatureReadResult, items: [CandidateCache.Item], itemVersion: String, degraded: Bool)
+    {
+        let itemSet = configuration.itemFeatureSet
+        let current = await features.currentVersion(set: itemSet)
+        var known = current.map { candidateCache.cached(ids: candidates, set: itemSet, version: $0, config: config) }
+            ?? Array(repeating: nil, count: candidates.count)
+        var missing: [String] = []
+        for (i, id) in candidates.enumerated() where known[i] == nil { missing.append(id) }
+        var (userRead, itemRead) = await features.read(user: user, userSet: configuration.userFeatureSet, items: missing, itemSet: itemSet)
+        if itemRead.version != current, missing.count < candidates.count {
+            // The item set moved to another version between the two looks: read every candidate at the new one.
+            known = Array(repeating: nil, count: candidates.count)
+            missing = candidates
+            itemRead = await features.read(set: itemSet, ids: candidates)
+        }
+        let fresh = candidateCache.prepare(ids: missing, read: itemRead, config: config, hasher: hasher)
+        var next = fresh.makeIterator()
+        let items = known.map { $0 ?? next.next()! }
+        return (userRead, items, itemRead.version, itemRead.degraded)
+    }
+
+    /// The indices of the k highest scores, best first (ties: input order).
+    static func topK(_ scores: [Float], _ k: Int) -> [Int] {
+        func before(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+        guard k < scores.count / 4 else { return Array(scores.indices.sorted(by: before).prefix(k)) }
+        // A small sorted list of the best so far: one comparison for most candidates.
+        var best: [Int] = []
+        best.reserveCapacity(k + 1)
+        for i in scores.indices {
+            if best.count == k, !before(i, best[k - 1]) { continue }
+            var j = best.count
+            while j > 0, before(i, best[j - 1]) { j -= 1 }
+            best.insert(i, at: j)
+            if best.count > k { best.removeLast() }
+        }
+        return best
     }
 
     static func newRequestID() -> String {
@@ -177,13 +227,14 @@ extension DuetRuntime {
     func addServingRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/recommend") { [self] request, _ in
             try await metrics.timed("/v1/recommend") { labels in
-                let r = try RequestDecoding.decode(RecommendRequest.self, from: try await body(request))
-                return try JSONResponse.make(try await recommend(r, labels: &labels))
+                let r = try RecommendRequest(json: try await bodyBuffer(request))
+                let body = try await recommend(r, labels: &labels).json
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
             }
         }
         router.post("/v1/feedback") { [self] request, _ in
             try await metrics.timed("/v1/feedback") { labels in
-                let r = try RequestDecoding.decode(FeedbackRequest.self, from: try await body(request))
+                let r = try FeedbackRequest(json: try await bodyBuffer(request))
                 return try JSONResponse.make(try await feedback(r, labels: &labels))
             }
         }

@@ -19,6 +19,7 @@ public final class DuetRuntime: Sendable {
     public let models: ModelManager
     public let features: any FeatureReader
     let impressions: ImpressionStore<Impression>
+    let candidateCache = CandidateCache()
     let guardrail: Guardrail
     private let reportedFeatures = Mutex(FeatureStoreMetrics())
 

@@ -27,7 +27,7 @@ let version = learner.publish(id: "1", parentID: nil, kind: .online)
 // Scoring: 10 user features + 30 per candidate = 40 features per (user, candidate).
 let user = example(10)
 for n in [100, 1000] {
-    let candidates = (0..<n).map { _ in example(30) }
+    let candidates = CandidateFeatures((0..<n).map { _ in example(30) })
     var scratch = ScoringScratch()
     var scores: [Float] = []
     version.score(user: user, candidates: candidates, scratch: &scratch, into: &scores)
