@@ -33,7 +33,7 @@ public struct CandidateFeatures: Sendable {
     /// Adds a feature to the open candidate.
     public mutating func append(_ f: Feature) { features.append(f) }
 
-    public mutating func append(contentsOf fs: [Feature]) { features.append(contentsOf: fs) }
+    public mutating func append(contentsOf fs: some Collection<Feature>) { features.append(contentsOf: fs) }
 
     /// Ends the open candidate (the next `append` starts another).
     public mutating func close() { ends.append(features.count) }

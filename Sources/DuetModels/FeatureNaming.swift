@@ -53,6 +53,16 @@ public enum FeatureNaming {
     /// The user field holding the user's affinity to `itemID`.
     public static func affinityField(itemID: String) -> String { affinityPrefix + itemID }
 
+    /// Item id → the `affinity` feature of that candidate for this user, from all of the user's fields
+    /// (what `itemFeatures` would add for each item).
+    public static func affinities<S: Sequence>(fields user: S) -> [String: NamedFeature] where S.Element == (key: String, value: FeatureValue) {
+        var out: [String: NamedFeature] = [:]
+        for (name, value) in user where name.hasPrefix(affinityPrefix) {
+            if let a = affinity(value) { out[String(name.dropFirst(affinityPrefix.count))] = a }
+        }
+        return out
+    }
+
     /// The candidate's `affinity` feature from the user's affinity field, if that is a number.
     public static func affinity(_ value: FeatureValue?) -> NamedFeature? {
         if case .number(let a)? = value { return NamedFeature("affinity", .number(a)) }

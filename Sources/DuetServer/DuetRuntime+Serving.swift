@@ -79,85 +79,103 @@ extension DuetRuntime {
             candidates = await features.entityIDs(set: configuration.itemFeatureSet).ids
         }
         let hasher = version.config.hasher
-        let (userRead, prepared, itemVersion, itemsDegraded) = await candidateFeatures(
-            user: request.user, candidates: candidates, config: version.config, hasher: hasher)
+        let prepared = await preparedFeatures(user: request.user, candidates: candidates, config: version.config, hasher: hasher)
         metrics.featureFetch.record(ContinuousClock.now - fetchStart)
 
-        let user = userRead.rows.first?.values ?? [:]
-        var context: [String: FeatureValue] = [:]
-        for (key, value) in request.context ?? [:] {
-            switch value {
-            case .string(let s): context[key] = .string(s)
-            case .number(let d): context[key] = .number(d)
-            }
-        }
-        let userNamed = FeatureNaming.userFeatures(fields: user.lazy.map { (key: $0.key, value: Self.featureValue($0.value)) }, context: context)
-        let userHashed = hasher.hash(userNamed)
-        // Each candidate: its prepared (user-independent) features, the user's affinity to it, and
-        // the declared user × item interactions.
-        var batch = CandidateFeatures()
-        batch.reserveCapacity(candidates: candidates.count, features: (prepared.first?.hashed.count ?? 4) + 2)
-        var crossed: [Feature] = []
-        for item in prepared {
-            batch.append(contentsOf: item.hashed)
-            let affinity = FeatureNaming.affinity(user[item.affinityField].map(Self.featureValue))
-            if let affinity { batch.append(hasher.hash(affinity)) }
-            if !hasher.interactions.isEmpty {
-                let named = affinity.map { item.named + [$0] } ?? item.named
-                let hashed = affinity.map { item.hashed + [hasher.hash($0)] } ?? item.hashed
-                crossed.removeAll(keepingCapacity: true)
-                hasher.crossed(user: userNamed, userHashed: userHashed, item: named, itemHashed: hashed, into: &crossed)
-                batch.append(contentsOf: crossed)
-            }
-            batch.close()
-        }
+        let assembled = RequestFeatures(user: prepared.user, context: request.context, items: prepared.items, hasher: hasher)
         var scratch = ScoringScratch()
         var scores: [Float] = []
         scores.reserveCapacity(candidates.count)
-        version.score(user: userHashed, candidates: batch, scratch: &scratch, into: &scores)
+        version.score(user: assembled.user, candidates: assembled.candidates, scratch: &scratch, into: &scores)
 
-        var items: [ScoredItem] = []
-        var remembered: [String: Impression.Item] = [:]
-        remembered.reserveCapacity(k)
-        for i in Self.topK(scores, k) {
-            items.append(ScoredItem(id: candidates[i], score: Double(scores[i])))
-            remembered[candidates[i]] = Impression.Item(features: userHashed + batch[i], score: Double(scores[i]))
-        }
+        let top = Self.topK(scores, k)
+        let items = top.map { ScoredItem(id: candidates[$0], score: Double(scores[$0])) }
         let requestID = Self.newRequestID()
         impressions.insert(requestID, Impression(
             experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
-            slot: ref.slot, versionID: version.id, items: remembered))
+            slot: ref.slot, versionID: version.id, user: assembled.user,
+            served: top.map { (candidates[$0], assembled.candidates[$0], scores[$0]) }))
         stats.served(arm: assignment.armIndex, counted: assignment.inExperiment && !assignment.forced)
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
-        let degraded = userRead.degraded || itemsDegraded
         return RecommendResponse(
             requestID: requestID, experiment: request.experiment, arm: assignment.arm, inExperiment: assignment.inExperiment,
-            model: ModelRef(slot: ref.slot, version: version.id), featureVersion: "\(configuration.userFeatureSet)@\(userRead.version),\(configuration.itemFeatureSet)@\(itemVersion)",
-            featuresDegraded: degraded, items: items)
+            model: ModelRef(slot: ref.slot, version: version.id),
+            featureVersion: "\(configuration.userFeatureSet)@\(prepared.userVersion),\(configuration.itemFeatureSet)@\(prepared.itemVersion)",
+            featuresDegraded: prepared.degraded, items: items)
     }
 
-    /// The user's row and the candidates' prepared features, all from one version of each set: the
-    /// candidates already prepared at the item set's current version are not read again.
-    func candidateFeatures(user: String, candidates: [String], config: ModelConfig, hasher: FeatureHasher) async
-        -> (user: FeatureReadResult, items: [CandidateCache.Item], itemVersion: String, degraded: Bool)
-    {
-        let itemSet = configuration.itemFeatureSet
-        let current = await features.currentVersion(set: itemSet)
-        var known = current.map { candidateCache.cached(ids: candidates, set: itemSet, version: $0, config: config) }
+    /// A request's prepared features (see `preparedFeatures`).
+    struct PreparedRequest {
+        var user: PreparedUser
+        var userVersion: String
+        var items: [PreparedCandidate]
+        var itemVersion: String
+        var degraded: Bool
+    }
+
+    /// The user's and the candidates' prepared features, each set at one version. What is already
+    /// prepared at a set's current version is not read again; the rest is read in one round trip.
+    func preparedFeatures(user: String, candidates: [String], config: ModelConfig, hasher: FeatureHasher) async -> PreparedRequest {
+        let userSet = configuration.userFeatureSet, itemSet = configuration.itemFeatureSet
+        let userVersion = await features.currentVersion(set: userSet)
+        let itemVersion = await features.currentVersion(set: itemSet)
+        typealias Users = PreparedCache<PreparedUser>
+        typealias Items = PreparedCache<PreparedCandidate>
+        var preparedUser = userVersion.flatMap { preparedUsers.cached(user, in: Users.Generation(set: userSet, version: $0, config: config)) }
+        var known = itemVersion.map { preparedCandidates.cached(candidates, in: Items.Generation(set: itemSet, version: $0, config: config)) }
             ?? Array(repeating: nil, count: candidates.count)
         var missing: [String] = []
         for (i, id) in candidates.enumerated() where known[i] == nil { missing.append(id) }
-        var (userRead, itemRead) = await features.read(user: user, userSet: configuration.userFeatureSet, items: missing, itemSet: itemSet)
-        if itemRead.version != current, missing.count < candidates.count {
-            // The item set moved to another version between the two looks: read every candidate at the new one.
-            known = Array(repeating: nil, count: candidates.count)
-            missing = candidates
-            itemRead = await features.read(set: itemSet, ids: candidates)
+
+        var result = PreparedRequest(
+            user: preparedUser ?? PreparedUser(row: nil, hasher: hasher), userVersion: userVersion ?? "", items: [],
+            itemVersion: itemVersion ?? "", degraded: false)
+        var itemRead: FeatureReadResult?
+        if preparedUser == nil {
+            var (u, i) = await features.read(user: user, userSet: userSet, items: missing, itemSet: itemSet)
+            if i.version != (itemVersion ?? ""), missing.count < candidates.count {
+                // The item set moved to another version between the two looks: read every candidate at the new one.
+                known = Array(repeating: nil, count: candidates.count)
+                missing = candidates
+                i = await features.read(set: itemSet, ids: candidates)
+            }
+            let fresh = PreparedUser(row: u.rows.first, hasher: hasher)
+            if !u.degraded, !u.version.isEmpty {
+                preparedUsers.keep([(user, fresh)], in: Users.Generation(set: userSet, version: u.version, config: config))
+            }
+            preparedUser = fresh
+            result.user = fresh
+            result.userVersion = u.version
+            result.degraded = u.degraded
+            itemRead = i
+        } else if !missing.isEmpty {
+            var i = await features.read(set: itemSet, ids: missing)
+            if i.version != (itemVersion ?? ""), missing.count < candidates.count {
+                known = Array(repeating: nil, count: candidates.count)
+                missing = candidates
+                i = await features.read(set: itemSet, ids: candidates)
+            }
+            itemRead = i
         }
-        let fresh = candidateCache.prepare(ids: missing, read: itemRead, config: config, hasher: hasher)
+        guard let itemRead else {
+            result.items = known.map { $0! }
+            return result
+        }
+        var fresh: [PreparedCandidate] = []
+        fresh.reserveCapacity(missing.count)
+        for (j, id) in missing.enumerated() {
+            fresh.append(PreparedCandidate(id: id, row: j < itemRead.rows.count ? itemRead.rows[j] : nil, hasher: hasher))
+        }
+        // Defaults that stood in for rows Redis did not return are not kept; an item without a row
+        // at a version is (it has none at that version, ever).
+        if !itemRead.degraded, !itemRead.version.isEmpty {
+            preparedCandidates.keep(zip(missing, fresh), in: Items.Generation(set: itemSet, version: itemRead.version, config: config))
+        }
         var next = fresh.makeIterator()
-        let items = known.map { $0 ?? next.next()! }
-        return (userRead, items, itemRead.version, itemRead.degraded)
+        result.items = known.map { $0 ?? next.next()! }
+        result.itemVersion = itemRead.version
+        result.degraded = result.degraded || itemRead.degraded
+        return result
     }
 
     /// The indices of the k highest scores, best first (ties: input order).
@@ -201,7 +219,7 @@ extension DuetRuntime {
         }
         labels.experiment = impression.experiment
         labels.arm = impression.arm
-        guard let item = impression.items[request.item] else {
+        guard let item = impression.item(request.item) else {
             metrics.counter("duet_feedback_rejected_total", labels: [("reason", "unknown_item")], help: "Feedback refused").increment()
             throw APIError(.notFound, code: "unknown_item", message: "item '\(request.item)' was not recommended in request \(request.requestID)", field: "item")
         }

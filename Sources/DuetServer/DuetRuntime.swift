@@ -1,3 +1,4 @@
+import Atomics
 import DuetFeatures
 import DuetModels
 import DuetStore
@@ -19,9 +20,11 @@ public final class DuetRuntime: Sendable {
     public let models: ModelManager
     public let features: any FeatureReader
     let impressions: ImpressionStore<Impression>
-    let candidateCache = CandidateCache()
+    let preparedUsers = PreparedCache<PreparedUser>()
+    let preparedCandidates = PreparedCache<PreparedCandidate>()
     let guardrail: Guardrail
     private let reportedFeatures = Mutex(FeatureStoreMetrics())
+    private let reportedPrepared = Mutex([String: Int]())
 
     init(configuration: ServerConfiguration, logger: Logger) async throws {
         self.configuration = configuration
@@ -99,6 +102,17 @@ public final class DuetRuntime: Sendable {
         if now.cacheMisses > before.cacheMisses { metrics.featureCacheMisses.increment(by: Int64(now.cacheMisses - before.cacheMisses)) }
         if now.redisErrors > before.redisErrors { metrics.redisErrors.increment(by: Int64(now.redisErrors - before.redisErrors)) }
         if now.degradedReads > before.degradedReads { metrics.featureDegraded.increment(by: Int64(now.degradedReads - before.degradedReads)) }
+        let prepared = [
+            ("user", "hit", preparedUsers.hits), ("user", "miss", preparedUsers.misses),
+            ("candidate", "hit", preparedCandidates.hits), ("candidate", "miss", preparedCandidates.misses),
+        ]
+        for (kind, result, counter) in prepared {
+            let value = counter.load(ordering: .relaxed)
+            let last = reportedPrepared.withLock { r in defer { r[kind + result] = value }; return r[kind + result] ?? 0 }
+            metrics.counter("duet_prepared_features_total", labels: [("kind", kind), ("result", result)],
+                            help: "Users and candidates whose named and hashed features were reused (hit) or prepared (miss)")
+                .increment(by: Int64(max(0, value - last)))
+        }
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {

@@ -15,18 +15,43 @@ final class Impression: Sendable {
     let stats: ExperimentStats
     let slot: String
     let versionID: String
-    let items: [String: Item]
+    /// The served items, in order, their scores, and their features (after the user's, shared by all).
+    let ids: [String]
+    let scores: [Float]
+    let user: [Feature]
+    let features: CandidateFeatures
     /// Items whose feedback was already taken (each counts once).
     private let consumed = Mutex<Set<String>>([])
 
-    init(experiment: String, armIndex: Int, arm: String, stats: ExperimentStats, slot: String, versionID: String, items: [String: Item]) {
+    init(
+        experiment: String, armIndex: Int, arm: String, stats: ExperimentStats, slot: String, versionID: String,
+        user: [Feature], served: some Collection<(String, ArraySlice<Feature>, Float)>
+    ) {
         self.experiment = experiment
         self.armIndex = armIndex
         self.arm = arm
         self.stats = stats
         self.slot = slot
         self.versionID = versionID
-        self.items = items
+        self.user = user
+        var ids: [String] = [], scores: [Float] = [], features = CandidateFeatures()
+        ids.reserveCapacity(served.count)
+        scores.reserveCapacity(served.count)
+        for (id, f, score) in served {
+            ids.append(id)
+            scores.append(score)
+            features.append(contentsOf: f)
+            features.close()
+        }
+        self.ids = ids
+        self.scores = scores
+        self.features = features
+    }
+
+    /// The served item `id`: every feature it was scored with, and its score.
+    func item(_ id: String) -> Item? {
+        guard let i = ids.firstIndex(of: id) else { return nil }
+        return Item(features: user + features[i], score: Double(scores[i]))
     }
 
     /// Marks `item` as having its feedback; false when it already had.

@@ -252,4 +252,35 @@ import Testing
         }
         #expect(recovered)
     }
+
+    /// Candidates' features are prepared once per item version: a promote serves the new version's
+    /// features at once, and a rollback the old ones again, never a mix.
+    @Test func promotingAnItemVersionServesItsFeaturesAndRollbackRestores() async throws {
+        let redis = try RedisServer.start()
+        defer { redis.stop() }
+        for (set, version) in [("user_profile", "v1"), ("item_catalog", "v2"), ("item_catalog", "v1")] {
+            #expect(try TestSupport.run(["features", "load", "features/snapshots/\(set)/\(version)", "--redis", redis.url]).status == 0)
+        }
+        for set in ["user_profile", "item_catalog"] {
+            #expect(try TestSupport.run(["features", "promote", set, "v1", "--redis", redis.url]).status == 0)
+        }
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory(), ["--redis", redis.url])
+        defer { s.stop() }
+        func scores() async throws -> (String, [String: Double]) {
+            let r = try await ServerHarness.recommend(s, user: "u7", candidates: ["0", "1", "2", "3"], k: 4)
+            let items = r["items"] as? [[String: Any]] ?? []
+            return (r["feature_version"] as? String ?? "", Dictionary(uniqueKeysWithValues: items.map { ($0["id"] as! String, $0["score"] as! Double) }))
+        }
+        let (v1, s1) = try await scores()
+        #expect(v1.hasSuffix("item_catalog@v1"))
+        #expect(try await scores().1 == s1)
+        // v2 doubles item_feature_0: promoted, it is served within the pointer refresh.
+        #expect(try TestSupport.run(["features", "promote", "item_catalog", "v2", "--redis", redis.url]).status == 0)
+        #expect(try await ServerHarness.eventually(3) { try await scores().0.hasSuffix("item_catalog@v2") })
+        let s2 = try await scores().1
+        #expect(s2 != s1)
+        #expect(try TestSupport.run(["features", "rollback", "item_catalog", "--redis", redis.url]).status == 0)
+        #expect(try await ServerHarness.eventually(3) { try await scores().0.hasSuffix("item_catalog@v1") })
+        #expect(try await scores().1 == s1)
+    }
 }

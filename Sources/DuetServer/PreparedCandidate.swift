@@ -1,0 +1,15 @@
+import DuetFeatures
+import DuetModels
+
+/// One candidate item, ready to score: the naming layer's user-independent features and their hashes.
+final class PreparedCandidate: Sendable {
+    let id: String
+    let named: [NamedFeature]
+    let hashed: [Feature]
+
+    init(id: String, row: FeatureRow?, hasher: FeatureHasher) {
+        self.id = id
+        named = FeatureNaming.candidateFeatures(itemID: id, item: row.map { DuetRuntime.featureValues($0.values) } ?? [:])
+        hashed = named.map(hasher.hash)
+    }
+}

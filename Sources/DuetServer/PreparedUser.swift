@@ -1,0 +1,18 @@
+import DuetFeatures
+import DuetModels
+
+/// One user's features, ready to score: the naming layer's user features (without the request's
+/// context) and their hashes, and the user's affinity feature per item id.
+final class PreparedUser: Sendable {
+    let named: [NamedFeature]
+    let hashed: [Feature]
+    /// Item id → the candidate's `affinity` feature for this user.
+    let affinity: [String: NamedFeature]
+
+    init(row: FeatureRow?, hasher: FeatureHasher) {
+        let fields = (row?.values ?? [:]).lazy.map { (key: $0.key, value: DuetRuntime.featureValue($0.value)) }
+        named = FeatureNaming.userFeatures(fields: fields, context: [:])
+        hashed = named.map(hasher.hash)
+        affinity = FeatureNaming.affinities(fields: fields)
+    }
+}
