@@ -1,3 +1,4 @@
+import Atomics
 import DuetFeatures
 import DuetModels
 import DuetRouting
@@ -195,10 +196,26 @@ extension DuetRuntime {
         return best
     }
 
+    private static let requestCounter = ManagedAtomic<UInt64>(0)
+
+    /// 32 hex digits: two 64-bit values of a keyed hash (SipHash, keyed randomly per process) of a
+    /// request counter. Unique in practice and not guessable from other ids, without a getrandom
+    /// call per request.
     static func newRequestID() -> String {
-        let a = UInt64.random(in: 0...UInt64.max), b = UInt64.random(in: 0...UInt64.max)
-        let hex = String(a, radix: 16), hex2 = String(b, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex + String(repeating: "0", count: 16 - hex2.count) + hex2
+        let n = requestCounter.loadThenWrappingIncrement(ordering: .relaxed)
+        var a = Hasher(), b = Hasher()
+        a.combine(n)
+        b.combine(n)
+        b.combine(0x5bd1_e995 as UInt64)
+        let hi = UInt64(UInt(bitPattern: a.finalize())), lo = UInt64(UInt(bitPattern: b.finalize()))
+        return String(unsafeUninitializedCapacity: 32) { out in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<16 {
+                out[i] = digits.utf8Start[Int((hi >> (60 - 4 * UInt64(i))) & 15)]
+                out[16 + i] = digits.utf8Start[Int((lo >> (60 - 4 * UInt64(i))) & 15)]
+            }
+            return 32
+        }
     }
 
     func feedback(_ request: FeedbackRequest, labels: inout RequestLabels) async throws -> FeedbackResponse {

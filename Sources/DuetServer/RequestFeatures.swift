@@ -27,8 +27,8 @@ struct RequestFeatures {
         candidates.reserveCapacity(candidates: items.count, features: (items.first?.hashed.count ?? 4) + 1)
         var hashed: [Feature] = []
         for item in items {
-            let affinity = prepared.affinity[item.id]
             if interacting {
+                let affinity = prepared.affinityNamed[item.id]
                 // Each candidate's own interactions, then user × candidate crosses (both directions).
                 var named = item.named
                 if let affinity { named.append(affinity) }
@@ -37,7 +37,7 @@ struct RequestFeatures {
                 candidates.append(contentsOf: hashed)
             } else {
                 candidates.append(contentsOf: item.hashed)
-                if let affinity { candidates.append(hasher.hash(affinity)) }
+                if let affinity = prepared.affinity[item.id] { candidates.append(affinity) }
             }
             candidates.close()
         }
