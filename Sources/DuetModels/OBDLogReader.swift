@@ -26,7 +26,11 @@ struct OBDLogReader {
     let itemBySmallID: [Int32]
     /// … and all items by id text.
     let itemByID: [String: Int32]
-    let items: [Item]
+    /// The items' features and roles, one after another (no per-row reference counting) …
+    let itemFeatures: [Feature]
+    let itemRoles: [Int32]
+    /// … and where each item's are.
+    let itemSpans: [(start: Int, end: Int, affinityColumn: Int)]
     let affinityColumns: [String: Int]
     let itemHasher: FeatureHasher
 
@@ -92,7 +96,11 @@ struct OBDLogReader {
             }
             items.append(item)
         }
-        self.items = items
+        itemFeatures = items.flatMap(\.features)
+        itemRoles = items.flatMap(\.roles)
+        var spans: [(start: Int, end: Int, affinityColumn: Int)] = []
+        for item in items { spans.append((spans.last?.end ?? 0, (spans.last?.end ?? 0) + item.features.count, item.affinityColumn)) }
+        itemSpans = spans
         itemByID = byID
         itemBySmallID = bySmall
     }
@@ -158,9 +166,9 @@ struct OBDLogReader {
             }
             let affinityColumn: Int
             if itemIndex >= 0 {
-                let item = items[Int(itemIndex)]
-                for i in item.features.indices { builder.append(item.features[i], role: item.roles[i]) }
-                affinityColumn = item.affinityColumn
+                let span = itemSpans[Int(itemIndex)]
+                for i in span.start..<span.end { builder.append(itemFeatures[i], role: itemRoles[i]) }
+                affinityColumn = span.affinityColumn
             } else {
                 // An item neither the table nor the affinity columns know: item_id alone.
                 let item = Self.item(String(decoding: idBytes, as: UTF8.self), fields: nil, affinity: [:], hasher: itemHasher, builder: builder)
