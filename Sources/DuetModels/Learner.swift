@@ -95,63 +95,91 @@ public struct Learner: Sendable {
             rejections[reason, default: 0] += 1
             return .failure(reason)
         }
-        // The margin and, in `sums`, the factor sums the FM gradient needs (before any change).
-        let m = FactorizationMachine.margin(
-            features, bias: bias, scale: config.featureScale(positives: positives, seen: seen), weights: w, factors: v,
-            k: config.k, mask: UInt32(config.size - 1), sums: &sums)
-        let p = ModelVersion.sigmoid(m)
-        let g = (p - Float(label)) * Float(weight)
-        guard m.isFinite, g.isFinite else {
-            rejections[.nonFiniteGradient, default: 0] += 1
-            return .failure(.nonFiniteGradient)
-        }
-        metrics.add(p: Double(p), label: label, weight: weight)
-        // Indices are masked to this model's size: features hashed for a model with more bits stay in range.
         let k = config.k, mask = UInt32(config.size - 1)
-        let clip = config.clip
-        switch config.optimizer {
-        case .adagrad:
-            let lr = config.learningRate
-            for f in features {
-                let i = Int(f.index & mask)
-                var gi = g * f.value + config.l2 * w[i]
-                gi = min(max(gi, -clip), clip)
-                gw[i] += gi * gi
-                w[i] -= lr * gi / gw[i].squareRoot()
-                dirtyW[i >> WeightPages.pageShift] = true
-            }
-        case .ftrl:
-            let alpha = config.learningRate, beta = config.ftrlBeta, l1 = config.l1, l2 = config.l2
-            for f in features {
-                let i = Int(f.index & mask)
-                var gi = g * f.value
-                gi = min(max(gi, -clip), clip)
-                let sigma = ((gw[i] + gi * gi).squareRoot() - gw[i].squareRoot()) / alpha
-                z[i] += gi - sigma * w[i]
-                gw[i] += gi * gi
-                w[i] = abs(z[i]) <= l1 ? 0 : -(z[i] - (z[i] > 0 ? l1 : -l1)) / ((beta + gw[i].squareRoot()) / alpha + l2)
-                dirtyW[i >> WeightPages.pageShift] = true
-            }
-        }
-        if k > 0 {
-            let lr = config.factorLearningRate
-            for f in features {
-                let base = Int(f.index & mask) * k
-                for j in 0..<k {
-                    let vi = v[base + j]
-                    var gi = g * f.value * (sums[j] - vi * f.value) + config.l2 * vi
-                    gi = min(max(gi, -clip), clip)
-                    gv[base + j] += gi * gi
-                    v[base + j] = vi - lr * gi / gv[base + j].squareRoot()
+        let clip = config.clip, l2 = config.l2
+        let scale = config.featureScale(positives: positives, seen: seen)
+        let bias = self.bias
+        // The arithmetic below is FactorizationMachine.margin's and the optimizers' step, term for
+        // term in the same order (so the same floats), over raw buffers: no bounds or uniqueness
+        // checks per weight. Indices are masked to this model's size: features hashed for a model
+        // with more bits stay in range.
+        return features.withUnsafeBufferPointer { fs in
+            w.withUnsafeMutableBufferPointer { w in
+                gw.withUnsafeMutableBufferPointer { gw in
+                    v.withUnsafeMutableBufferPointer { v in
+                        gv.withUnsafeMutableBufferPointer { gv in
+                            sums.withUnsafeMutableBufferPointer { sums in
+                                // The margin and, in `sums`, the factor sums the FM gradient needs (before any change).
+                                var linear: Float = 0
+                                for f in fs { linear += w[Int(f.index & mask)] * f.value }
+                                var pairwise: Float = 0
+                                for j in 0..<k {
+                                    var s: Float = 0, q: Float = 0
+                                    for f in fs {
+                                        let x = v[Int(f.index & mask) * k + j] * f.value
+                                        s += x
+                                        q += x * x
+                                    }
+                                    sums[j] = s
+                                    pairwise += s * s - q
+                                }
+                                let m = bias + scale * (linear + 0.5 * pairwise)
+                                let p = ModelVersion.sigmoid(m)
+                                let g = (p - Float(label)) * Float(weight)
+                                guard m.isFinite, g.isFinite else {
+                                    rejections[.nonFiniteGradient, default: 0] += 1
+                                    return .failure(.nonFiniteGradient)
+                                }
+                                metrics.add(p: Double(p), label: label, weight: weight)
+                                switch config.optimizer {
+                                case .adagrad:
+                                    let lr = config.learningRate
+                                    for f in fs {
+                                        let i = Int(f.index & mask)
+                                        var gi = g * f.value + l2 * w[i]
+                                        gi = min(max(gi, -clip), clip)
+                                        gw[i] += gi * gi
+                                        w[i] -= lr * gi / gw[i].squareRoot()
+                                        dirtyW[i >> WeightPages.pageShift] = true
+                                    }
+                                case .ftrl:
+                                    let alpha = config.learningRate, beta = config.ftrlBeta, l1 = config.l1
+                                    for f in fs {
+                                        let i = Int(f.index & mask)
+                                        var gi = g * f.value
+                                        gi = min(max(gi, -clip), clip)
+                                        let sigma = ((gw[i] + gi * gi).squareRoot() - gw[i].squareRoot()) / alpha
+                                        z[i] += gi - sigma * w[i]
+                                        gw[i] += gi * gi
+                                        w[i] = abs(z[i]) <= l1 ? 0 : -(z[i] - (z[i] > 0 ? l1 : -l1)) / ((beta + gw[i].squareRoot()) / alpha + l2)
+                                        dirtyW[i >> WeightPages.pageShift] = true
+                                    }
+                                }
+                                if k > 0 {
+                                    let lr = config.factorLearningRate
+                                    for f in fs {
+                                        let base = Int(f.index & mask) * k
+                                        for j in 0..<k {
+                                            let vi = v[base + j]
+                                            var gi = g * f.value * (sums[j] - vi * f.value) + l2 * vi
+                                            gi = min(max(gi, -clip), clip)
+                                            gv[base + j] += gi * gi
+                                            v[base + j] = vi - lr * gi / gv[base + j].squareRoot()
+                                        }
+                                        dirtyV[base >> WeightPages.pageShift] = true
+                                        dirtyV[(base + k - 1) >> WeightPages.pageShift] = true
+                                    }
+                                }
+                                positives += label * weight
+                                seen += weight
+                                updates += 1
+                                return .success(Double(p))
+                            }
+                        }
+                    }
                 }
-                dirtyV[base >> WeightPages.pageShift] = true
-                dirtyV[(base + k - 1) >> WeightPages.pageShift] = true
             }
         }
-        positives += label * weight
-        seen += weight
-        updates += 1
-        return .success(Double(p))
     }
 
     /// An immutable copy of the current weights as a new version. Only pages changed since the last

@@ -22,12 +22,10 @@ struct ReplayCommand: ParsableCommand {
             learner = Learner(config: try options.modelConfig())
         }
         let hasher = learner.config.hasher
-        var features: [Feature] = []
         let started = ContinuousClock.now
         do {
-            try LogReader.read(log, format: format, items: options.items) { ex in
-                hasher.hash(ex.features, into: &features)
-                learner.learn(features, label: ex.label, weight: ex.weight)
+            try LogReader.readHashed(log, format: format, items: options.items, hasher: hasher) { features, label, weight in
+                learner.learn(features, label: label, weight: weight)
             }
         } catch let e as LogError {
             throw CLIError(e.message)

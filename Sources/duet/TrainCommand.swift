@@ -65,13 +65,11 @@ struct TrainCommand: ParsableCommand {
         let config = try options.modelConfig()
         let hasher = config.hasher
         var learner = Learner(config: config)
-        var features: [Feature] = []
         let started = Date()
         do {
             for _ in 0..<epochs {
-                try LogReader.read(log, format: format, items: options.items) { ex in
-                    hasher.hash(ex.features, into: &features)
-                    learner.learn(features, label: ex.label, weight: ex.weight)
+                try LogReader.readHashed(log, format: format, items: options.items, hasher: hasher) { features, label, weight in
+                    learner.learn(features, label: label, weight: weight)
                 }
             }
         } catch let e as LogError {
