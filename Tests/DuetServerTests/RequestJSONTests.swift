@@ -50,9 +50,16 @@ import Testing
         #expect(apiError(#"{"experiment": "e", "user": "u", "candidates": "1"}"#)?.field == "candidates")
         #expect(apiError(#"{"experiment": "e", "user": "u", "candidates": ["1", 2]}"#)?.field == "candidates[1]")
         #expect(apiError(#"{"experiment": "e", "user": "u", "context": {"age": [1]}}"#)?.field == "context.age")
-        #expect(apiError(#"{"x": "# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}")?.code == "malformed_json")
+        #expect(apiError(#"{"x": "# + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}")?.code == "malformed_json")
         // 1e999 reads as infinity; the recommend validation refuses it by name.
         #expect(try recommend(#"{"experiment": "e", "user": "u", "context": {"age": 1e999}}"#).context?["age"] == .number(.infinity))
+    }
+
+    @Test func invalidUTF8IsMalformed() {
+        var body = ByteBuffer(string: #"{"experiment": "e", "user": "a"#)
+        body.writeBytes([0xC3, 0x28])
+        body.writeString(#""}"#)
+        #expect(throws: APIError.self) { try RecommendRequest(json: body) }
     }
 
     @Test func numbersMatchFoundation() throws {
