@@ -4,6 +4,7 @@ protocol WeightLookup {
 }
 
 extension Array: WeightLookup where Element == Float {}
+extension UnsafeMutableBufferPointer: WeightLookup where Element == Float {}
 extension WeightPages: WeightLookup {}
 
 /// The one implementation of the model's arithmetic, shared by scoring, batch scoring and learning.
@@ -11,9 +12,9 @@ enum FactorizationMachine {
     /// For a group of features: the linear part Σ wᵢxᵢ, the factor sums s_f = Σ v_if xᵢ (written to
     /// `sums[offset..<offset+k]`) and the group's own pairwise term Σ_f (s_f² − Σ v_if² xᵢ²).
     @inline(__always)
-    static func parts<C: Collection<Feature>, W: WeightLookup, V: WeightLookup>(
-        _ features: C, weights: W, factors: V, k: Int, mask: UInt32, sums: inout [Float], offset: Int = 0
-    ) -> (linear: Float, pairwise: Float) {
+    static func parts<C: Collection<Feature>, W: WeightLookup, V: WeightLookup, S: MutableCollection<Float>>(
+        _ features: C, weights: W, factors: V, k: Int, mask: UInt32, sums: inout S, offset: Int = 0
+    ) -> (linear: Float, pairwise: Float) where S.Index == Int {
         var linear: Float = 0
         for f in features { linear += weights[Int(f.index & mask)] * f.value }
         var pairwise: Float = 0

@@ -99,9 +99,8 @@ public struct Learner: Sendable {
         let clip = config.clip, l2 = config.l2
         let scale = config.featureScale(positives: positives, seen: seen)
         let bias = self.bias
-        // The arithmetic below is FactorizationMachine.margin's and the optimizers' step, term for
-        // term in the same order (so the same floats), over raw buffers: no bounds or uniqueness
-        // checks per weight. Indices are masked to this model's size: features hashed for a model
+        // The margin is FactorizationMachine's arithmetic, and the step the optimizers', over raw
+        // buffers: no bounds or uniqueness checks per weight. Indices are masked to this model's size: features hashed for a model
         // with more bits stay in range.
         return features.withUnsafeBufferPointer { fs in
             w.withUnsafeMutableBufferPointer { w in
@@ -110,19 +109,8 @@ public struct Learner: Sendable {
                         gv.withUnsafeMutableBufferPointer { gv in
                             sums.withUnsafeMutableBufferPointer { sums in
                                 // The margin and, in `sums`, the factor sums the FM gradient needs (before any change).
-                                var linear: Float = 0
-                                for f in fs { linear += w[Int(f.index & mask)] * f.value }
-                                var pairwise: Float = 0
-                                for j in 0..<k {
-                                    var s: Float = 0, q: Float = 0
-                                    for f in fs {
-                                        let x = v[Int(f.index & mask) * k + j] * f.value
-                                        s += x
-                                        q += x * x
-                                    }
-                                    sums[j] = s
-                                    pairwise += s * s - q
-                                }
+                                var sums = sums
+                                let (linear, pairwise) = FactorizationMachine.parts(fs, weights: w, factors: v, k: k, mask: mask, sums: &sums)
                                 let m = bias + scale * (linear + 0.5 * pairwise)
                                 let p = ModelVersion.sigmoid(m)
                                 let g = (p - Float(label)) * Float(weight)
