@@ -1,4 +1,3 @@
-import Atomics
 import DuetFeatures
 import DuetModels
 import DuetRouting
@@ -91,8 +90,7 @@ extension DuetRuntime {
 
         let top = Self.topK(scores, k)
         let items = top.map { ScoredItem(id: candidates[$0], score: Double(scores[$0])) }
-        let requestID = Self.newRequestID()
-        impressions.insert(requestID, Impression(
+        let requestID = impressions.insert(Impression(
             experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
             slot: ref.slot, versionID: version.id, user: assembled.user,
             served: top.map { (candidates[$0], assembled.candidates[$0], scores[$0]) }))
@@ -194,28 +192,6 @@ extension DuetRuntime {
             if best.count > k { best.removeLast() }
         }
         return best
-    }
-
-    private static let requestCounter = ManagedAtomic<UInt64>(0)
-
-    /// 32 hex digits: two 64-bit values of a keyed hash (SipHash, keyed randomly per process) of a
-    /// request counter. Unique in practice and not guessable from other ids, without a getrandom
-    /// call per request.
-    static func newRequestID() -> String {
-        let n = requestCounter.loadThenWrappingIncrement(ordering: .relaxed)
-        var a = Hasher(), b = Hasher()
-        a.combine(n)
-        b.combine(n)
-        b.combine(0x5bd1_e995 as UInt64)
-        let hi = UInt64(UInt(bitPattern: a.finalize())), lo = UInt64(UInt(bitPattern: b.finalize()))
-        return String(unsafeUninitializedCapacity: 32) { out in
-            let digits: StaticString = "0123456789abcdef"
-            for i in 0..<16 {
-                out[i] = digits.utf8Start[Int((hi >> (60 - 4 * UInt64(i))) & 15)]
-                out[16 + i] = digits.utf8Start[Int((lo >> (60 - 4 * UInt64(i))) & 15)]
-            }
-            return 32
-        }
     }
 
     func feedback(_ request: FeedbackRequest, labels: inout RequestLabels) async throws -> FeedbackResponse {

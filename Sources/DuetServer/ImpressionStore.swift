@@ -1,95 +1,137 @@
-import Foundation
+import Atomics
 import Synchronization
 
 /// What was served for one request, kept so that its feedback can be joined with the exact features
-/// that were scored. Bounded (oldest dropped first) and with a TTL; safe for concurrent use.
+/// that were scored. Bounded (the oldest is overwritten first) and with a TTL; safe for concurrent use.
 ///
-/// Entries are spread over shards, each with its own small lock, so concurrent requests rarely meet.
+/// The store issues the request ids: a request's sequence number, sealed. A ring of `capacity`
+/// slots holds sequence n in slot n mod capacity, so an insert is one slot write under one of many
+/// small locks (no hashing, no eviction walk) and a lookup opens the id and reads one slot. An id
+/// that opens but whose slot holds a newer request, or whose TTL is over, was served and is gone (a
+/// 410); one that does not open was never issued here (a 404).
+///
+/// Ids are 32 hex digits: the sequence number through a keyed 64-bit permutation (four Feistel
+/// rounds), then a keyed 64-bit tag of it. Keys come from the system's random source at start, so ids
+/// do not reveal the request count and cannot be forged; a restart issues unrelated ids.
 public final class ImpressionStore<Payload: Sendable>: Sendable {
     public enum Lookup {
         case found(Payload)
-        /// The request was served but its impression is older than the TTL (or was evicted).
+        /// The request was served but its impression is older than the TTL (or was overwritten).
         case expired
         case unknown
     }
 
-    struct Entry {
-        var payload: Payload
-        var expires: ContinuousClock.Instant
+    struct Slot {
+        var sequence = UInt64.max
+        var expires = ContinuousClock.Instant.now
+        var payload: Payload?
     }
 
-    struct Shard {
-        var entries: [String: Entry] = [:]
-        /// Insertion order, for eviction; `head` indexes the oldest live slot.
-        var order: [String] = []
-        var head = 0
-        /// Ids that expired or were evicted recently, so feedback for them is a 410, not a 404.
-        var gone: Set<String> = []
-        var goneOrder: [String] = []
+    final class Stripe: Sendable {
+        let slots: Mutex<[Slot]>
+        init(count: Int) { slots = Mutex(Array(repeating: Slot(), count: count)) }
     }
 
-    final class Locked: Sendable {
-        let state = Mutex(Shard())
-    }
-
-    private let shards: [Locked]
-    private let capacityPerShard: Int
+    private let stripes: [Stripe]
+    private let capacity: UInt64
     private let ttl: Duration
+    private let next = ManagedAtomic<UInt64>(0)
+    private let keys: [UInt64]
 
-    public init(capacity: Int, ttl: Duration, shards: Int = 16) {
-        self.shards = (0..<shards).map { _ in Locked() }
-        self.capacityPerShard = max(1, capacity / shards)
+    public init(capacity: Int, ttl: Duration, stripes: Int = 64) {
+        let capacity = max(1, capacity)
+        let n = max(1, min(stripes, capacity))
+        self.capacity = UInt64(capacity)
+        self.stripes = (0..<n).map { s in Stripe(count: (capacity - s + n - 1) / n) }
         self.ttl = ttl
+        var rng = SystemRandomNumberGenerator()
+        keys = (0..<5).map { _ in rng.next() }
     }
 
-    private func shard(_ id: String) -> Locked {
-        var h = Hasher()
-        h.combine(id)
-        return shards[Int(UInt(bitPattern: h.finalize()) % UInt(shards.count))]
-    }
-
-    /// Remembers `payload` under `id`.
-    public func insert(_ id: String, _ payload: Payload, now: ContinuousClock.Instant = .now) {
-        let capacity = capacityPerShard
+    /// Remembers `payload` and returns the id it is found under.
+    public func insert(_ payload: Payload, now: ContinuousClock.Instant = .now) -> String {
+        let sequence = next.loadThenWrappingIncrement(ordering: .relaxed)
+        let slot = Int(sequence % capacity)
         let expires = now + ttl
-        shard(id).state.withLock { s in
-            Self.evict(&s, now: now, capacity: capacity - 1)
-            s.entries[id] = Entry(payload: payload, expires: expires)
-            s.order.append(id)
+        let old: Payload? = stripes[slot % stripes.count].slots.withLock { s in
+            let i = slot / stripes.count
+            let old = s[i].payload
+            s[i] = Slot(sequence: sequence, expires: expires, payload: payload)
+            return old
         }
+        _ = old  // the overwritten impression is released here, outside the lock
+        return Self.hex(permute(sequence), tag(sequence))
     }
 
     /// Looks `id` up without removing it (several items of one request may get feedback).
     public func lookup(_ id: String, now: ContinuousClock.Instant = .now) -> Lookup {
-        let capacity = capacityPerShard
-        return shard(id).state.withLock { s in
-            Self.evict(&s, now: now, capacity: capacity)
-            if let e = s.entries[id] { return .found(e.payload) }
-            return s.gone.contains(id) ? .expired : .unknown
+        guard let (a, b) = Self.unhex(id) else { return .unknown }
+        let sequence = unpermute(a)
+        guard tag(sequence) == b, sequence < next.load(ordering: .relaxed) else { return .unknown }
+        let slot = Int(sequence % capacity)
+        return stripes[slot % stripes.count].slots.withLock { s in
+            let entry = s[slot / stripes.count]
+            guard entry.sequence == sequence, entry.expires > now, let payload = entry.payload else { return .expired }
+            return .found(payload)
         }
     }
 
     /// Live entries (for metrics and tests).
-    public var count: Int { shards.reduce(0) { $0 + $1.state.withLock { $0.entries.count } } }
+    public func count(now: ContinuousClock.Instant = .now) -> Int {
+        stripes.reduce(0) { n, stripe in n + stripe.slots.withLock { $0.count { $0.payload != nil && $0.expires > now } } }
+    }
 
-    private static func evict(_ s: inout Shard, now: ContinuousClock.Instant, capacity: Int) {
-        while s.head < s.order.count {
-            let id = s.order[s.head]
-            guard let e = s.entries[id] else { s.head += 1; continue }
-            guard s.entries.count > capacity || e.expires <= now else { break }
-            s.entries[id] = nil
-            s.head += 1
-            s.gone.insert(id)
-            s.goneOrder.append(id)
+    // MARK: - Ids
+
+    private func round(_ x: UInt32, _ r: Int) -> UInt32 {
+        var h = Hasher()
+        h.combine(keys[r])
+        h.combine(x)
+        return UInt32(truncatingIfNeeded: h.finalize())
+    }
+
+    func permute(_ n: UInt64) -> UInt64 {
+        var l = UInt32(truncatingIfNeeded: n >> 32), r = UInt32(truncatingIfNeeded: n)
+        for i in 0..<4 { (l, r) = (r, l ^ round(r, i)) }
+        return UInt64(l) << 32 | UInt64(r)
+    }
+
+    func unpermute(_ n: UInt64) -> UInt64 {
+        var l = UInt32(truncatingIfNeeded: n >> 32), r = UInt32(truncatingIfNeeded: n)
+        for i in (0..<4).reversed() { (l, r) = (r ^ round(l, i), l) }
+        return UInt64(l) << 32 | UInt64(r)
+    }
+
+    private func tag(_ n: UInt64) -> UInt64 {
+        var h = Hasher()
+        h.combine(keys[4])
+        h.combine(n)
+        return UInt64(UInt(bitPattern: h.finalize()))
+    }
+
+    static func hex(_ a: UInt64, _ b: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 32) { out in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<16 {
+                out[i] = digits.utf8Start[Int((a >> (60 - 4 * UInt64(i))) & 15)]
+                out[16 + i] = digits.utf8Start[Int((b >> (60 - 4 * UInt64(i))) & 15)]
+            }
+            return 32
         }
-        if s.head > 1024 && s.head * 2 > s.order.count {
-            s.order.removeFirst(s.head)
-            s.head = 0
+    }
+
+    static func unhex(_ id: String) -> (UInt64, UInt64)? {
+        var a: UInt64 = 0, b: UInt64 = 0, n = 0
+        for c in id.utf8 {
+            let d: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - 48
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - 87
+            default: return nil
+            }
+            if n < 16 { a = a << 4 | UInt64(d) } else if n < 32 { b = b << 4 | UInt64(d) }
+            n += 1
         }
-        let goneLimit = max(capacity, 1024)
-        if s.goneOrder.count > goneLimit * 2 {
-            for id in s.goneOrder.prefix(s.goneOrder.count - goneLimit) { s.gone.remove(id) }
-            s.goneOrder.removeFirst(s.goneOrder.count - goneLimit)
-        }
+        return n == 32 ? (a, b) : nil
     }
 }

@@ -3,34 +3,51 @@ import Testing
 
 @Suite struct ImpressionStoreTests {
     @Test func findsUntilTheTTLThenSaysExpired() {
-        let store = ImpressionStore<Int>(capacity: 100, ttl: .seconds(10), shards: 1)
+        let store = ImpressionStore<Int>(capacity: 100, ttl: .seconds(10), stripes: 1)
         let t0 = ContinuousClock.now
-        store.insert("a", 1, now: t0)
-        guard case .found(1) = store.lookup("a", now: t0 + .seconds(5)) else { Issue.record("not found"); return }
-        guard case .expired = store.lookup("a", now: t0 + .seconds(11)) else { Issue.record("not expired"); return }
+        let a = store.insert(1, now: t0)
+        guard case .found(1) = store.lookup(a, now: t0 + .seconds(5)) else { Issue.record("not found"); return }
+        guard case .expired = store.lookup(a, now: t0 + .seconds(11)) else { Issue.record("not expired"); return }
         guard case .unknown = store.lookup("b", now: t0) else { Issue.record("not unknown"); return }
     }
 
-    @Test func staysWithinCapacityDroppingTheOldest() {
-        let store = ImpressionStore<Int>(capacity: 10, ttl: .seconds(60), shards: 1)
-        for i in 0..<25 { store.insert("r\(i)", i) }
-        #expect(store.count == 10)
-        guard case .expired = store.lookup("r0") else { Issue.record("r0 should be gone"); return }
-        guard case .found(24) = store.lookup("r24") else { Issue.record("r24 missing"); return }
+    @Test func staysWithinCapacityOverwritingTheOldest() {
+        let store = ImpressionStore<Int>(capacity: 10, ttl: .seconds(60), stripes: 3)
+        let ids = (0..<25).map { store.insert($0) }
+        #expect(store.count() == 10)
+        guard case .expired = store.lookup(ids[0]) else { Issue.record("the first should be gone"); return }
+        guard case .found(24) = store.lookup(ids[24]) else { Issue.record("the last is missing"); return }
+        guard case .found(15) = store.lookup(ids[15]) else { Issue.record("the 10th newest is missing"); return }
+    }
+
+    @Test func idsAreUniqueUnguessableAndOnlyOurs() {
+        let store = ImpressionStore<Int>(capacity: 1000, ttl: .seconds(60))
+        let ids = (0..<1000).map { store.insert($0) }
+        #expect(Set(ids).count == 1000)
+        #expect(ids.allSatisfy { $0.utf8.count == 32 })
+        // Sequential requests do not give sequential ids.
+        #expect(ids[0].prefix(16) != ids[1].prefix(16) && ids[0].suffix(16) != ids[1].suffix(16))
+        for n: UInt64 in [0, 1, 41, 1 << 40, .max] { #expect(store.unpermute(store.permute(n)) == n) }
+        // A forged id (one digit changed), another store's id and junk are unknown, not expired.
+        var forged = Array(ids[7].utf8)
+        forged[31] = forged[31] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        for id in [String(decoding: forged, as: UTF8.self), ImpressionStore<Int>(capacity: 10, ttl: .seconds(1)).insert(1), "nope", ids[7].uppercased()] {
+            guard case .unknown = store.lookup(id) else { Issue.record("\(id) should be unknown"); return }
+        }
     }
 
     @Test func concurrentInsertsAndLookupsAgree() async {
         let store = ImpressionStore<Int>(capacity: 100_000, ttl: .seconds(60))
         await withTaskGroup(of: Void.self) { group in
-            for t in 0..<8 {
+            for _ in 0..<8 {
                 group.addTask {
                     for i in 0..<2000 {
-                        store.insert("t\(t)-\(i)", i)
-                        if case .found(let v) = store.lookup("t\(t)-\(i)") { #expect(v == i) } else { Issue.record("lost") }
+                        let id = store.insert(i)
+                        if case .found(let v) = store.lookup(id) { #expect(v == i) } else { Issue.record("lost") }
                     }
                 }
             }
         }
-        #expect(store.count == 16_000)
+        #expect(store.count() == 16_000)
     }
 }
