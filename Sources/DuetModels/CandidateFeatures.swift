@@ -1,45 +1,55 @@
 /// The hashed features of many candidates in one flat buffer (candidate c's are
 /// `features[ends[c - 1] ..< ends[c]]`), so scoring a request allocates two arrays, not one per
-/// candidate. Reuse one with `removeAll()`.
+/// candidate. Reuse one with `removeAll()`. Inlinable: the server fills it per candidate, and a
+/// generic call across the module boundary per append cost more than the scoring.
 ///
 ///     var batch = CandidateFeatures()
 ///     batch.append(contentsOf: itemFeatures); batch.append(affinity); batch.close()
 public struct CandidateFeatures: Sendable {
-    public private(set) var features: [Feature] = []
-    public private(set) var ends: [Int] = []
+    @usableFromInline var storage: [Feature] = []
+    @usableFromInline var bounds: [Int] = []
 
     public init() {}
 
     public init(_ candidates: [[Feature]]) {
         for c in candidates {
-            features.append(contentsOf: c)
+            storage.append(contentsOf: c)
             close()
         }
     }
 
-    /// The number of closed candidates.
-    public var count: Int { ends.count }
+    /// Every candidate's features, back to back, and where each candidate's end.
+    public var features: [Feature] { storage }
+    public var ends: [Int] { bounds }
 
+    /// The number of closed candidates.
+    @inlinable public var count: Int { bounds.count }
+
+    @inlinable
     public mutating func reserveCapacity(candidates: Int, features perCandidate: Int) {
-        ends.reserveCapacity(candidates)
-        features.reserveCapacity(candidates * perCandidate)
+        bounds.reserveCapacity(candidates)
+        storage.reserveCapacity(candidates * perCandidate)
     }
 
+    @inlinable
     public mutating func removeAll() {
-        features.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
+        storage.removeAll(keepingCapacity: true)
+        bounds.removeAll(keepingCapacity: true)
     }
 
     /// Adds a feature to the open candidate.
-    public mutating func append(_ f: Feature) { features.append(f) }
+    @inlinable public mutating func append(_ f: Feature) { storage.append(f) }
 
-    public mutating func append(contentsOf fs: some Collection<Feature>) { features.append(contentsOf: fs) }
+    @inlinable public mutating func append(contentsOf fs: [Feature]) { storage.append(contentsOf: fs) }
+
+    @inlinable public mutating func append(contentsOf fs: ArraySlice<Feature>) { storage.append(contentsOf: fs) }
 
     /// Ends the open candidate (the next `append` starts another).
-    public mutating func close() { ends.append(features.count) }
+    @inlinable public mutating func close() { bounds.append(storage.count) }
 
     /// Candidate c's features.
+    @inlinable
     public subscript(c: Int) -> ArraySlice<Feature> {
-        features[(c == 0 ? 0 : ends[c - 1])..<ends[c]]
+        storage[(c == 0 ? 0 : bounds[c - 1])..<bounds[c]]
     }
 }
