@@ -106,10 +106,18 @@ public final class ModelVersion: Sendable {
         // Each candidate's own linear part, self-interaction and factor sums (rows of a n×k matrix).
         scratch.itemSums.removeAll(keepingCapacity: true)
         scratch.itemSums.append(contentsOf: repeatElement(0, count: n * k))
-        for c in 0..<n {
-            let (linear, itemSelf) = FactorizationMachine.parts(
-                candidates[c], weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.itemSums, offset: c * k)
-            scores.append(userLinear + linear + 0.5 * (userSelf + itemSelf))
+        candidates.storage.withUnsafeBufferPointer { all in
+            scratch.itemSums.withUnsafeMutableBufferPointer { sums in
+                var start = 0
+                for c in 0..<n {
+                    let end = candidates.bounds[c]
+                    let (linear, itemSelf) = FactorizationMachine.parts(
+                        UnsafeBufferPointer(rebasing: all[start..<end]), weights: weights, factors: factors, k: k, mask: mask,
+                        sums: &sums, offset: c * k)
+                    scores.append(userLinear + linear + 0.5 * (userSelf + itemSelf))
+                    start = end
+                }
+            }
         }
         // Cross term: (Σ_f sU_f sI_f) for every candidate = itemSums (n×k) · userSum (k), added twice × ½.
         if k > 0 && n > 0 {
