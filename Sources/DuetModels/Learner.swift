@@ -60,6 +60,7 @@ public struct Learner: Sendable {
         dirtyV = Array(repeating: false, count: (n * k + WeightPages.pageSize - 1) >> WeightPages.pageShift)
         metrics = ProgressiveMetrics(window: metricsWindow)
         sums = Array(repeating: 0, count: k)
+        if start != nil { alignFTRL() }
     }
 
     var bias: Float {
@@ -192,12 +193,17 @@ public struct Learner: Sendable {
         for i in dirtyV.indices { dirtyV[i] = false }
         positives = version.positives
         seen = version.seen
-        if config.optimizer == .ftrl {
-            // Keep FTRL consistent with the restored weights: z chosen so that w(z, n) = w.
-            for i in w.indices where w[i] != 0 {
-                let denom = (config.ftrlBeta + gw[i].squareRoot()) / config.learningRate + config.l2
-                z[i] = -w[i] * denom + (w[i] < 0 ? config.l1 : -config.l1)
-            }
+        alignFTRL()
+    }
+
+    /// FTRL keeps its weights as a function of z and n: after weights come from elsewhere (a warm
+    /// start, a resumed checkpoint, a rollback) z is chosen so that w(z, n) = w, so the next update
+    /// moves a weight by one step instead of recomputing it from an empty z.
+    mutating func alignFTRL() {
+        guard config.optimizer == .ftrl else { return }
+        for i in w.indices where w[i] != 0 {
+            let denom = (config.ftrlBeta + gw[i].squareRoot()) / config.learningRate + config.l2
+            z[i] = -w[i] * denom + (w[i] < 0 ? config.l1 : -config.l1)
         }
     }
 

@@ -121,6 +121,23 @@ import Testing
         #expect(tiny.w[2] == 0)
     }
 
+    /// A warm start (or a resumed checkpoint) under FTRL keeps the weights it starts from: an update
+    /// moves a weight by one step, it does not recompute it from an empty z.
+    @Test func ftrlWarmStartKeepsTheStartingWeights() {
+        var c = ModelConfig()
+        c.bits = 4; c.k = 0; c.optimizer = .ftrl; c.learningRate = 0.1; c.l1 = 0.01; c.l2 = 0
+        var trained = Learner(config: c)
+        for i in 0..<200 { trained.learn([Feature(index: 3, value: 1), Feature(index: UInt32(5 + i % 2), value: 1)], label: i % 2 == 0 ? 1 : 0) }
+        let start = trained.publish(id: "s", parentID: nil, kind: .static)
+        let w5 = start.weights[5]
+        #expect(w5 > 0.2, "w5 \(w5)")
+        var warm = Learner(start: start)
+        warm.learn([Feature(index: 5, value: 1)], label: 1)
+        // One small step up (the label agrees with the weight), not a recomputation from an empty z.
+        #expect(warm.w[5] >= w5 && warm.w[5] - w5 < 0.05 * w5, "w5 \(w5) → \(warm.w[5])")
+        #expect(warm.w[3] == start.weights[3] && warm.w[6] == start.weights[6])
+    }
+
     @Test(arguments: [Float.nan, .infinity, -.infinity, 1e30])
     func nonFiniteOrAbsurdInputsChangeNothing(_ bad: Float) {
         var learner = Learner(config: { var c = ModelConfig(); c.bits = 10; return c }())
