@@ -98,7 +98,10 @@ public final class RedisFeatureStore: FeatureReader {
     }
 
     public func currentVersion(set: String) async -> String? {
-        await resolveVersions([set], deadline: .now + configuration.budget)[0]
+        let now = ContinuousClock.now
+        let refresh = configuration.pointerRefresh
+        if let fresh = pointers.withLock({ p in p[set].flatMap { now - $0.fetched < refresh ? $0.version : nil } }) { return fresh }
+        return await resolveVersions([set], deadline: now + configuration.budget)[0]
     }
 
     public func entityIDs(set: String) async -> (version: String, ids: [String]) {

@@ -59,10 +59,11 @@ extension RecommendRequest {
                         list.reserveCapacity(128)
                         try s.beginArray()
                         while try s.nextElement() {
-                            guard let id = try RequestDecoding.string(&s, "candidates[\(list.count)]") else {
+                            // (The field name is built only on error: this runs once per candidate.)
+                            guard try s.peek() == .string else {
                                 throw APIError.badField("candidates[\(list.count)]", "wrong type for 'candidates[\(list.count)]': expected a string")
                             }
-                            list.append(id)
+                            list.append(try s.string())
                         }
                         candidates = list
                     case "context":
