@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// `duet demo`: the whole loop on real data in one command, on the embedded feature store.
 ///
