@@ -14,6 +14,7 @@ enum JSONLLogReader {
             guard parser.parse(line) else { throw LogError("\(path):\(lines.lineNumber): not a JSON object") }
             guard parser.features == .object else { throw LogError("\(path):\(lines.lineNumber): features: missing or not an object") }
             guard let label = parser.label else { throw LogError("\(path):\(lines.lineNumber): label: missing or not a number") }
+            guard !parser.badWeight else { throw LogError("\(path):\(lines.lineNumber): weight: not a number") }
             let weight = parser.weight ?? 1
             builder.removeAll()
             try parser.scratch.withUnsafeBytes { scratch in

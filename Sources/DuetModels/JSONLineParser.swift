@@ -31,8 +31,9 @@ struct JSONLineParser {
     private(set) var features = FeaturesKind.missing
     /// The label if it is a number (or a boolean).
     private(set) var label: Double?
-    /// The weight if it is a number (or a boolean).
+    /// The weight if it is a number (or a boolean); `badWeight` when present (not null) and not one.
     private(set) var weight: Double?
+    private(set) var badWeight = false
 
     private var lex = JSONLexer(UnsafeRawBufferPointer(start: nil, count: 0))
 
@@ -48,6 +49,7 @@ struct JSONLineParser {
         features = .missing
         label = nil
         weight = nil
+        badWeight = false
         guard line.baseAddress != nil else { return false }
         lex = JSONLexer(line)
         if lex.end >= 3, lex.byte(0) == 0xEF, lex.byte(1) == 0xBB, lex.byte(2) == 0xBF { lex.i = 3 }
@@ -95,8 +97,10 @@ struct JSONLineParser {
                 guard let (kind, x) = scalar(depth: 1) else { return false }
                 label = kind == .number ? x : nil
             case 3:
+                if lex.literal("null") { weight = nil; badWeight = false; break }
                 guard let (kind, x) = scalar(depth: 1) else { return false }
                 weight = kind == .number ? x : nil
+                badWeight = kind != .number
             default:
                 guard lex.skipValue(depth: 1, scratch: &scratch) else { return false }
             }

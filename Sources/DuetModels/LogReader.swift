@@ -124,7 +124,12 @@ public enum LogReader {
             }
             guard let raw = obj["features"] as? [String: Any] else { throw LogError("\(where_): features: missing or not an object") }
             guard let label = (obj["label"] as? NSNumber)?.doubleValue else { throw LogError("\(where_): label: missing or not a number") }
-            let weight = (obj["weight"] as? NSNumber)?.doubleValue ?? 1
+            let weight: Double
+            switch obj["weight"] {
+            case nil, is NSNull: weight = 1
+            case let n as NSNumber: weight = n.doubleValue
+            default: throw LogError("\(where_): weight: not a number")
+            }
             var features: [NamedFeature] = []
             features.reserveCapacity(raw.count)
             for (name, value) in raw.sorted(by: { $0.key < $1.key }) {

@@ -61,7 +61,7 @@ enum ReplayFixtures {
         #"{"features": {"trailing": "comma",}, "label": 0, "skip": [1, 2,],}"#,
         "\u{FEFF}{\"features\": {\"bom\": 1}, \"label\": 0}",
         #"{"features": {"\u0066ield": "esc\u0061ped name", "e\u0301": 1, "é": 2, "\u212A": "kelvin", "K": "k"}, "label": 0, "we\u0069ght": 3}"#,
-        #"{"features": {}, "label": 0, "weight": "not a number is 1"}"#,
+        #"{"features": {}, "label": 0, "weight": null}"#,
         #"{"features": {"z": 1, "a": 2, "m": "3", "Z": 4, "aa": 5, "a\u0000": "nul"}, "label": 1}"#,
         #"{"features": {"age": 0.1, "user_id": "u", "genre": "g", "ü": "ü"}, "label": 0.5, "weight": 1e0}"#,
     ]
@@ -205,6 +205,8 @@ enum ReplayFixtures {
         (#"{"features": {"a": "x"}, "label": "1"}"#, "label: missing or not a number"),
         (#"{"features": {"a": "x"}, "label": null}"#, "label: missing or not a number"),
         (#"{"features": {"a": "x"}}"#, "label: missing or not a number"),
+        (#"{"features": {"a": "x"}, "label": 1, "weight": "2"}"#, "weight: not a number"),
+        (#"{"features": {"a": "x"}, "label": 1, "weight": {"w": 2}}"#, "weight: not a number"),
         (#"{"features": ["a", "x"], "label": 1}"#, "features: missing or not an object"),
         (#"{"features": "a=x", "label": 1}"#, "features: missing or not an object"),
         (#"{"label": 1}"#, "features: missing or not an object"),
