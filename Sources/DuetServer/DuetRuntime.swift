@@ -20,7 +20,8 @@ public final class DuetRuntime: Sendable {
     public let models: ModelManager
     public let features: any FeatureReader
     let impressions: ImpressionStore<Impression>
-    let preparedUsers = PreparedCache<PreparedUser>()
+    /// Prepared users (about 3 KB each with 80 affinity fields) and candidates, per generation.
+    let preparedUsers = PreparedCache<PreparedUser>(capacity: 50_000)
     let preparedCandidates = PreparedCache<PreparedCandidate>()
     let guardrail: Guardrail
     private let reportedFeatures = Mutex(FeatureStoreMetrics())

@@ -28,7 +28,8 @@ struct RequestFeatures {
         var hashed: [Feature] = []
         for item in items {
             if interacting {
-                let affinity = prepared.affinityNamed[item.id]
+                // The named form, for interactions (its value, a Float, hashes to the same feature).
+                let affinity = prepared.affinity[item.id].flatMap { FeatureNaming.affinity(.number(Double($0.value))) }
                 // Each candidate's own interactions, then user × candidate crosses (both directions).
                 var named = item.named
                 if let affinity { named.append(affinity) }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct RequestFeaturesTests {
     let userRow = FeatureRow(id: "u1", values: [
         "user_feature_0": .string("a1"), "user_feature_1": .string(""), "user_feature_2": .float(0.25),
-        "user-item_affinity_1": .float(0.5), "user-item_affinity_2": .int(2), "user-item_affinity_3": .string("x"),
+        "user-item_affinity_1": .float(0.1), "user-item_affinity_2": .int(2), "user-item_affinity_3": .string("x"),
     ], found: true)
     let itemRows = [
         FeatureRow(id: "1", values: ["item_feature_0": .float(0.1), "item_feature_1": .string("c")], found: true),
