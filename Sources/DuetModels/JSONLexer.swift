@@ -69,6 +69,40 @@ public struct JSONLexer {
         return true
     }
 
+    /// One step of an object's members (after its `{`).
+    public enum Member {
+        /// A key and its `:`; the cursor is at the value.
+        case key(Span)
+        /// The closing `}`, consumed.
+        case end
+        case malformed
+    }
+
+    /// The next member's key of the open object, or its end (one trailing comma allowed, as
+    /// Foundation's parser does).
+    public mutating func memberKey(scratch: inout [UInt8]) -> Member {
+        skipSpace()
+        guard i < end else { return .malformed }
+        if byte(i) == UInt8(ascii: "}") { i += 1; return .end }
+        guard let key = string(scratch: &scratch) else { return .malformed }
+        skipSpace()
+        guard i < end, byte(i) == UInt8(ascii: ":") else { return .malformed }
+        i += 1
+        skipSpace()
+        return i < end ? .key(key) : .malformed
+    }
+
+    /// After a member's value: true when a `,` says another follows, false at the closing `}`
+    /// (consumed), nil when malformed.
+    public mutating func memberEnd() -> Bool? {
+        skipSpace()
+        guard i < end else { return nil }
+        if byte(i) == UInt8(ascii: ",") { i += 1; return true }
+        guard byte(i) == UInt8(ascii: "}") else { return nil }
+        i += 1
+        return false
+    }
+
     /// Any JSON value at the cursor, validated and skipped; false when malformed.
     public mutating func skipValue(depth: Int, scratch: inout [UInt8]) -> Bool {
         guard depth <= Self.maxDepth, i < end else { return false }
@@ -80,21 +114,14 @@ public struct JSONLexer {
         case UInt8(ascii: "{"):
             i += 1
             while true {
-                skipSpace()
-                guard i < end else { return false }
-                if byte(i) == UInt8(ascii: "}") { i += 1; return true }
-                guard skipString(scratch: &scratch) else { return false }
-                skipSpace()
-                guard i < end, byte(i) == UInt8(ascii: ":") else { return false }
-                i += 1
-                skipSpace()
-                guard skipValue(depth: depth + 1, scratch: &scratch) else { return false }
-                skipSpace()
-                guard i < end else { return false }
-                if byte(i) == UInt8(ascii: ",") { i += 1; continue }
-                guard byte(i) == UInt8(ascii: "}") else { return false }
-                i += 1
-                return true
+                let mark = scratch.count
+                switch memberKey(scratch: &scratch) {
+                case .end: return true
+                case .malformed: return false
+                case .key: scratch.removeSubrange(mark...)
+                }
+                guard skipValue(depth: depth + 1, scratch: &scratch), let more = memberEnd() else { return false }
+                if !more { return true }
             }
         case UInt8(ascii: "["):
             i += 1
@@ -115,12 +142,6 @@ public struct JSONLexer {
         case UInt8(ascii: "n"): return literal("null")
         default: return number() != nil
         }
-    }
-
-    private mutating func skipString(scratch: inout [UInt8]) -> Bool {
-        let mark = scratch.count
-        defer { scratch.removeSubrange(mark...) }
-        return string(scratch: &scratch) != nil
     }
 
     /// `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?` as a Double (±infinity past its range); nil

@@ -73,15 +73,12 @@ struct JSONLineParser {
     /// After the top-level `{`: members up to and including `}`.
     private mutating func topLevelMembers() -> Bool {
         while true {
-            lex.skipSpace()
-            guard lex.i < lex.end else { return false }
-            if lex.byte(lex.i) == UInt8(ascii: "}") { lex.i += 1; return true }
-            guard let key = lex.string(scratch: &scratch) else { return false }
-            lex.skipSpace()
-            guard lex.i < lex.end, lex.byte(lex.i) == UInt8(ascii: ":") else { return false }
-            lex.i += 1
-            lex.skipSpace()
-            guard lex.i < lex.end else { return false }
+            let key: Span
+            switch lex.memberKey(scratch: &scratch) {
+            case .key(let k): key = k
+            case .end: return true
+            case .malformed: return false
+            }
             switch keyName(key) {
             case 1:
                 entries.removeAll(keepingCapacity: true)
@@ -104,12 +101,8 @@ struct JSONLineParser {
             default:
                 guard lex.skipValue(depth: 1, scratch: &scratch) else { return false }
             }
-            lex.skipSpace()
-            guard lex.i < lex.end else { return false }
-            if lex.byte(lex.i) == UInt8(ascii: ",") { lex.i += 1; continue }
-            guard lex.byte(lex.i) == UInt8(ascii: "}") else { return false }
-            lex.i += 1
-            return true
+            guard let more = lex.memberEnd() else { return false }
+            if !more { return true }
         }
     }
 
@@ -126,15 +119,12 @@ struct JSONLineParser {
     /// After the `features` object's `{`: its members up to and including `}`.
     private mutating func featureMembers() -> Bool {
         while true {
-            lex.skipSpace()
-            guard lex.i < lex.end else { return false }
-            if lex.byte(lex.i) == UInt8(ascii: "}") { lex.i += 1; return true }
-            guard let name = lex.string(scratch: &scratch) else { return false }
-            lex.skipSpace()
-            guard lex.i < lex.end, lex.byte(lex.i) == UInt8(ascii: ":") else { return false }
-            lex.i += 1
-            lex.skipSpace()
-            guard lex.i < lex.end else { return false }
+            let name: Span
+            switch lex.memberKey(scratch: &scratch) {
+            case .key(let k): name = k
+            case .end: return true
+            case .malformed: return false
+            }
             if lex.byte(lex.i) == UInt8(ascii: "\"") {
                 guard let s = lex.string(scratch: &scratch) else { return false }
                 entries.append(Entry(name: name, kind: .string, string: s, number: 0))
@@ -142,12 +132,8 @@ struct JSONLineParser {
                 guard let (kind, x) = scalar(depth: 2) else { return false }
                 entries.append(Entry(name: name, kind: kind, string: Span(), number: x))
             }
-            lex.skipSpace()
-            guard lex.i < lex.end else { return false }
-            if lex.byte(lex.i) == UInt8(ascii: ",") { lex.i += 1; continue }
-            guard lex.byte(lex.i) == UInt8(ascii: "}") else { return false }
-            lex.i += 1
-            return true
+            guard let more = lex.memberEnd() else { return false }
+            if !more { return true }
         }
     }
 
