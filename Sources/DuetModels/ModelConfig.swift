@@ -14,8 +14,9 @@ public struct ModelConfig: Sendable, Equatable, Codable {
     public var optimizer = Optimizer.adagrad
     /// AdaGrad step size for linear weights (FTRL: alpha).
     public var learningRate: Float = 0.3
-    /// Step size for the factor vectors.
-    public var factorLearningRate: Float = 0.02
+    /// Step size for the factor vectors (AdaGrad). 0.2: on four dense synthetic streams it lowered
+    /// log loss on three (up to 0.9%) and raised it by 0.05% on one, against 0.02; neutral on OBD.
+    public var factorLearningRate: Float = 0.2
     public var l2: Float = 1e-4
     /// FTRL-Proximal L1 and beta.
     public var l1: Float = 0.5

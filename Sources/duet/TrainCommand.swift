@@ -10,6 +10,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Factorization-machine rank (0 = logistic regression).") var k: Int?
     @Option(help: "Optimizer: adagrad or ftrl.") var optimizer: String?
     @Option(name: .customLong("learning-rate"), help: "Step size of the linear weights.") var learningRate: Float?
+    @Option(name: .customLong("factor-learning-rate"), help: "Step size of the factor vectors.") var factorLearningRate: Float?
+    @Option(name: .customLong("factor-init"), help: "Standard deviation of the initial factor values.") var factorInit: Float?
     @Option(help: "L2 regularisation.") var l2: Float?
     @Option(name: .customLong("interactions"), help: "Field pairs to cross, as a:b (repeatable).") var interactions: [String] = []
 
@@ -35,6 +37,14 @@ struct ModelOptions: ParsableArguments {
         if let learningRate {
             guard learningRate.isFinite, learningRate > 0 else { throw CLIError("--learning-rate: must be a positive number") }
             c.learningRate = learningRate
+        }
+        if let factorLearningRate {
+            guard factorLearningRate.isFinite, factorLearningRate > 0 else { throw CLIError("--factor-learning-rate: must be a positive number") }
+            c.factorLearningRate = factorLearningRate
+        }
+        if let factorInit {
+            guard factorInit.isFinite, factorInit >= 0, factorInit <= 1 else { throw CLIError("--factor-init: must be within 0…1") }
+            c.factorInit = factorInit
         }
         if let l2 {
             guard l2.isFinite, l2 >= 0 else { throw CLIError("--l2: must be a non-negative number") }
