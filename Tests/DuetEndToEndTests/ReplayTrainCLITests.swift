@@ -35,4 +35,12 @@ import Testing
         #expect(r.stdout.contains("trained m on 500 examples"))
         #expect(FileManager.default.fileExists(atPath: out.path))
     }
+
+    @Test func badModelFlagsFailNamingTheFlag() throws {
+        for (flag, value) in [("--factor-learning-rate", "0"), ("--factor-init", "2"), ("--learning-rate", "nan"), ("--k", "99"), ("--interactions", "a")] {
+            let r = try TestSupport.run(["replay", "data/obd/random/men.csv", "--format", "obd", flag, value])
+            #expect(r.status != 0, "\(flag) \(value)")
+            #expect(r.stderr.contains(flag), "\(flag): \(r.stderr)")
+        }
+    }
 }
