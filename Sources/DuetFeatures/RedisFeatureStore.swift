@@ -35,6 +35,8 @@ public final class RedisFeatureStore: FeatureReader {
     struct Pointer: Sendable {
         var version: String?
         var fetched: ContinuousClock.Instant
+
+        func isFresh(at now: ContinuousClock.Instant, refresh: Duration) -> Bool { now - fetched < refresh }
     }
 
     public let url: RedisURL
@@ -100,7 +102,8 @@ public final class RedisFeatureStore: FeatureReader {
     public func currentVersion(set: String) async -> String? {
         let now = ContinuousClock.now
         let refresh = configuration.pointerRefresh
-        if let fresh = pointers.withLock({ p in p[set].flatMap { now - $0.fetched < refresh ? $0.version : nil } }) { return fresh }
+        // A fresh pointer answers without the general path's arrays (this runs twice per request).
+        if let fresh = pointers.withLock({ p in p[set].flatMap { $0.isFresh(at: now, refresh: refresh) ? $0.version : nil } }) { return fresh }
         return await resolveVersions([set], deadline: now + configuration.budget)[0]
     }
 
@@ -160,7 +163,7 @@ public final class RedisFeatureStore: FeatureReader {
             for s in sets {
                 let ptr = p[s]
                 result.append(ptr?.version)
-                if ptr == nil || now - ptr!.fetched >= refresh, !stale.contains(s) { stale.append(s) }
+                if ptr?.isFresh(at: now, refresh: refresh) != true, !stale.contains(s) { stale.append(s) }
             }
         }
         guard !stale.isEmpty else { return result }

@@ -120,41 +120,34 @@ extension DuetRuntime {
         let itemVersion = await features.currentVersion(set: itemSet)
         typealias Users = PreparedCache<PreparedUser>
         typealias Items = PreparedCache<PreparedCandidate>
-        var preparedUser = userVersion.flatMap { preparedUsers.cached(user, in: Users.Generation(set: userSet, version: $0, config: config)) }
+        let cachedUser = userVersion.flatMap { preparedUsers.cached(user, in: Users.Generation(set: userSet, version: $0, config: config)) }
         var known = itemVersion.map { preparedCandidates.cached(candidates, in: Items.Generation(set: itemSet, version: $0, config: config)) }
             ?? Array(repeating: nil, count: candidates.count)
         var missing: [String] = []
         for (i, id) in candidates.enumerated() where known[i] == nil { missing.append(id) }
 
-        var result = PreparedRequest(
-            user: preparedUser ?? PreparedUser(row: nil, hasher: hasher), userVersion: userVersion ?? "", items: [],
-            itemVersion: itemVersion ?? "", degraded: false)
-        var itemRead: FeatureReadResult?
-        if preparedUser == nil {
-            var (u, i) = await features.read(user: user, userSet: userSet, items: missing, itemSet: itemSet)
-            if i.version != (itemVersion ?? ""), missing.count < candidates.count {
-                // The item set moved to another version between the two looks: read every candidate at the new one.
-                known = Array(repeating: nil, count: candidates.count)
-                missing = candidates
-                i = await features.read(set: itemSet, ids: candidates)
-            }
-            let fresh = PreparedUser(row: u.rows.first, hasher: hasher)
+        // What is not prepared: the user and the missing candidates, in one round trip.
+        var userRead: FeatureReadResult?, itemRead: FeatureReadResult?
+        if cachedUser == nil {
+            (userRead, itemRead) = await features.read(user: user, userSet: userSet, items: missing, itemSet: itemSet)
+        } else if !missing.isEmpty {
+            itemRead = await features.read(set: itemSet, ids: missing)
+        }
+        if let read = itemRead, read.version != (itemVersion ?? ""), missing.count < candidates.count {
+            // The item set moved to another version between the two looks: read every candidate at the new one.
+            known = Array(repeating: nil, count: candidates.count)
+            missing = candidates
+            itemRead = await features.read(set: itemSet, ids: candidates)
+        }
+
+        var result = PreparedRequest(user: cachedUser ?? PreparedUser(row: userRead?.rows.first, hasher: hasher),
+                                     userVersion: userVersion ?? "", items: [], itemVersion: itemVersion ?? "", degraded: false)
+        if cachedUser == nil, let u = userRead {
             if !u.degraded, !u.version.isEmpty {
-                preparedUsers.keep([(user, fresh)], in: Users.Generation(set: userSet, version: u.version, config: config))
+                preparedUsers.keep([(user, result.user)], in: Users.Generation(set: userSet, version: u.version, config: config))
             }
-            preparedUser = fresh
-            result.user = fresh
             result.userVersion = u.version
             result.degraded = u.degraded
-            itemRead = i
-        } else if !missing.isEmpty {
-            var i = await features.read(set: itemSet, ids: missing)
-            if i.version != (itemVersion ?? ""), missing.count < candidates.count {
-                known = Array(repeating: nil, count: candidates.count)
-                missing = candidates
-                i = await features.read(set: itemSet, ids: candidates)
-            }
-            itemRead = i
         }
         guard let itemRead else {
             result.items = known.map { $0! }
