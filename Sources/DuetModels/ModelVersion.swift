@@ -1,5 +1,9 @@
 import CBLAS
 import Foundation
+import Synchronization
+
+/// The next `ModelVersion.serial`.
+private let nextSerial = Atomic<UInt64>(1)
 
 /// One immutable model version: weights, configuration and where it came from. Safe to score from
 /// any number of tasks at once; a slot swaps whole versions.
@@ -23,6 +27,9 @@ public final class ModelVersion: Sendable {
     }
 
     public let id: String
+    /// Unique to this instance within the process (ids can repeat: a renamed copy, a reloaded file), so
+    /// what was computed with one version (`ItemParts`) is never used with another.
+    public let serial: UInt64
     public let parentID: String?
     public let kind: Kind
     public let createdAt: Date
@@ -45,6 +52,7 @@ public final class ModelVersion: Sendable {
         config: ModelConfig, positives: Double, seen: Double, weights: WeightPages, factors: WeightPages
     ) {
         self.id = id
+        self.serial = nextSerial.add(1, ordering: .relaxed).oldValue
         self.parentID = parentID
         self.kind = kind
         self.createdAt = createdAt
@@ -133,6 +141,68 @@ public final class ModelVersion: Sendable {
             for c in 0..<n { scores[c] += scratch.cross[c] }
         }
         for c in 0..<n { scores[c] = Self.sigmoid(bias + featureScale * scores[c]) }
+    }
+}
+
+extension ModelVersion {
+    /// A candidate's user-independent parts under this version (see `ItemParts`).
+    public func itemParts(_ features: [Feature]) -> ItemParts {
+        let k = config.k
+        var values = [Float](repeating: 0, count: ItemParts.width(k: k))
+        let (linear, pairwise) = FactorizationMachine.parts(
+            features, weights: weights, factors: factors, k: k, mask: UInt32(config.size - 1), sums: &values, offset: 2)
+        values[0] = linear
+        values[1] = pairwise
+        return ItemParts(version: serial, values: values)
+    }
+
+    /// Scores candidates from their parts under this version (`itemParts`, their `values` back to
+    /// back: candidate c's at `parts[c·(2+k) ..< (c+1)·(2+k)]`) plus, per candidate, the features that
+    /// depend on the pair (`extras[c]`, often one affinity or none): the same scores as
+    /// `score(user:candidates:…)` on each candidate's own features followed by its extras, up to float
+    /// rounding. The cost per candidate is one k-length dot product and its extras.
+    public func score(
+        user: [Feature], parts: [Float], extras: CandidateFeatures, scratch: inout ScoringScratch, into scores: inout [Float]
+    ) {
+        let k = config.k, width = ItemParts.width(k: k), mask = UInt32(config.size - 1), n = extras.count
+        precondition(parts.count == n * width, "one parts row and one extras group per candidate")
+        scores.removeAll(keepingCapacity: true)
+        scratch.userSum.removeAll(keepingCapacity: true)
+        scratch.userSum.append(contentsOf: repeatElement(0, count: k))
+        let (userLinear, userSelf) = FactorizationMachine.parts(
+            user, weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.userSum)
+        scratch.cross.removeAll(keepingCapacity: true)
+        scratch.cross.append(contentsOf: repeatElement(0, count: k))
+        extras.storage.withUnsafeBufferPointer { all in
+            parts.withUnsafeBufferPointer { rows in
+                scratch.userSum.withUnsafeBufferPointer { su in
+                    scratch.cross.withUnsafeMutableBufferPointer { extraSums in
+                        var se = extraSums, start = 0
+                        for c in 0..<n {
+                            let end = extras.bounds[c], p = rows.baseAddress! + c * width
+                            var linear = p[0], pairwise = p[1], cross: Float = 0
+                            for f in 0..<k { cross += su[f] * p[2 + f] }
+                            if end > start {
+                                // ½·pairwise of (item ∪ extras) = ½(item's + extras' own) + ⟨item sums, extras sums⟩.
+                                let (l, q) = FactorizationMachine.parts(
+                                    UnsafeBufferPointer(rebasing: all[start..<end]), weights: weights, factors: factors, k: k,
+                                    mask: mask, sums: &se)
+                                var both: Float = 0, withUser: Float = 0
+                                for f in 0..<k {
+                                    both += p[2 + f] * se[f]
+                                    withUser += su[f] * se[f]
+                                }
+                                linear += l
+                                pairwise += q + 2 * both
+                                cross += withUser
+                            }
+                            scores.append(Self.sigmoid(bias + featureScale * (userLinear + linear + 0.5 * (userSelf + pairwise) + cross)))
+                            start = end
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

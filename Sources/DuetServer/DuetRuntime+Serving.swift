@@ -86,14 +86,14 @@ extension DuetRuntime {
         var scratch = ScoringScratch()
         var scores: [Float] = []
         scores.reserveCapacity(candidates.count)
-        version.score(user: assembled.user, candidates: assembled.candidates, scratch: &scratch, into: &scores)
+        assembled.score(version, scratch: &scratch, into: &scores)
 
         let top = Self.topK(scores, k)
         let items = top.map { ScoredItem(id: candidates[$0], score: Double(scores[$0])) }
         let requestID = impressions.insert(Impression(
             experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
             slot: ref.slot, versionID: version.id, user: assembled.user,
-            served: top.map { (candidates[$0], assembled.candidates[$0], scores[$0]) }))
+            ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top)))
         stats.served(arm: assignment.armIndex, counted: assignment.inExperiment && !assignment.forced)
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
         return RecommendResponse(

@@ -23,10 +23,12 @@ final class Impression: Sendable {
     /// Items whose feedback was already taken (each counts once).
     private let consumed = Mutex<Set<String>>([])
 
+    /// `features` holds, for each of `ids`, its features after the user's (`RequestFeatures.served`).
     init(
         experiment: String, armIndex: Int, arm: String, stats: ExperimentStats, slot: String, versionID: String,
-        user: [Feature], served: some Collection<(String, ArraySlice<Feature>, Float)>
+        user: [Feature], ids: [String], scores: [Float], features: CandidateFeatures
     ) {
+        precondition(ids.count == scores.count && ids.count == features.count)
         self.experiment = experiment
         self.armIndex = armIndex
         self.arm = arm
@@ -34,15 +36,6 @@ final class Impression: Sendable {
         self.slot = slot
         self.versionID = versionID
         self.user = user
-        var ids: [String] = [], scores: [Float] = [], features = CandidateFeatures()
-        ids.reserveCapacity(served.count)
-        scores.reserveCapacity(served.count)
-        for (id, f, score) in served {
-            ids.append(id)
-            scores.append(score)
-            features.append(contentsOf: f)
-            features.close()
-        }
         self.ids = ids
         self.scores = scores
         self.features = features

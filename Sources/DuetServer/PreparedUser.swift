@@ -7,13 +7,13 @@ final class PreparedUser: Sendable {
     let named: [NamedFeature]
     let hashed: [Feature]
     /// Item id → the candidate's `affinity` feature for this user, hashed (read per candidate: a
-    /// plain value, nothing to retain). About 30 bytes per affinity field.
-    let affinity: [String: Feature]
+    /// plain value, nothing to retain). 16 to 30 bytes per affinity field.
+    let affinity: Affinities
 
     init(row: FeatureRow?, hasher: FeatureHasher) {
         let fields = (row?.values ?? [:]).lazy.map { (key: $0.key, value: DuetRuntime.featureValue($0.value)) }
         named = FeatureNaming.userFeatures(fields: fields, context: [:])
         hashed = named.map(hasher.hash)
-        affinity = FeatureNaming.affinities(fields: fields).mapValues(hasher.hash)
+        affinity = Affinities(FeatureNaming.affinities(fields: fields).mapValues(hasher.hash))
     }
 }

@@ -95,6 +95,38 @@ import Testing
         }
     }
 
+    @Test func scoringFromItemPartsEqualsScoringWholeCandidates() {
+        var c = ModelConfig()
+        c.bits = 6
+        c.k = 3
+        c.priorPositives = 0
+        c.priorNegatives = 0
+        var rng = SystemRandomNumberGenerator()
+        let w = (0..<64).map { _ in Float.random(in: -1...1, using: &rng) }
+        let v = (0..<(64 * 3)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let m = ModelVersion(id: "t", parentID: nil, kind: .static, examples: 0, metrics: .init(), config: c,
+                             positives: 3, seen: 10, weights: WeightPages(w), factors: WeightPages(v))
+        func features(_ n: Int) -> [Feature] {
+            (0..<n).map { _ in Feature(index: UInt32.random(in: 0..<64, using: &rng), value: Float.random(in: -2...2, using: &rng)) }
+        }
+        let user = features(5)
+        let own = (0..<20).map { features($0 % 4) }
+        let extra = (0..<20).map { features($0 % 3) }
+        var extras = CandidateFeatures()
+        for e in extra { extras.append(contentsOf: e); extras.close() }
+        var scratch = ScoringScratch(), scores: [Float] = [], whole: [Float] = []
+        m.score(user: user, parts: own.flatMap { m.itemParts($0).values }, extras: extras, scratch: &scratch, into: &scores)
+        m.score(user: user, candidates: zip(own, extra).map { $0 + $1 }, scratch: &scratch, into: &whole)
+        #expect(scores.count == 20)
+        for i in 0..<20 {
+            #expect(abs(Double(scores[i]) - m.predict(user + own[i] + extra[i])) < 1e-5, "candidate \(i)")
+            #expect(abs(scores[i] - whole[i]) < 1e-5, "candidate \(i)")
+        }
+        // Parts belong to one instance: a renamed copy (same weights, same id even) is another version.
+        #expect(m.renamed(id: "t", parentID: nil).serial != m.serial)
+        #expect(m.itemParts(own[1]).version == m.serial)
+    }
+
     @Test func adagradStepByHand() throws {
         var c = ModelConfig()
         c.bits = 2; c.k = 0; c.l2 = 0; c.learningRate = 0.5; c.priorPositives = 0.5; c.priorNegatives = 0.5

@@ -29,7 +29,7 @@ import Testing
         let ctx: [String: FeatureValue] = ["position": .string("2"), "hour": .number(13)]
         for (c, row) in itemRows.enumerated() {
             let trained = hasher.hash(FeatureNaming.example(user: user, context: ctx, itemID: row.id, item: row.values.mapValues(DuetRuntime.featureValue)))
-            #expect(sorted(r.user + r.candidates[c]) == sorted(trained), "candidate \(row.id)")
+            #expect(sorted(r.user + r.candidate(c)) == sorted(trained), "candidate \(row.id)")
         }
     }
 
