@@ -40,12 +40,25 @@ public struct CandidateFeatures: Sendable {
     /// Adds a feature to the open candidate.
     @inlinable public mutating func append(_ f: Feature) { storage.append(f) }
 
-    @inlinable public mutating func append(contentsOf fs: [Feature]) { storage.append(contentsOf: fs) }
-
-    @inlinable public mutating func append(contentsOf fs: ArraySlice<Feature>) { storage.append(contentsOf: fs) }
+    @inlinable public mutating func append(contentsOf fs: some Sequence<Feature>) { storage.append(contentsOf: fs) }
 
     /// Ends the open candidate (the next `append` starts another).
     @inlinable public mutating func close() { bounds.append(storage.count) }
+
+    /// Candidate c's features, borrowed for `body` (a slice would retain the storage: a shared count
+    /// when many tasks read one batch).
+    @inlinable
+    public func withFeatures<R>(of c: Int, _ body: (UnsafeBufferPointer<Feature>) throws -> R) rethrows -> R {
+        let start = c == 0 ? 0 : bounds[c - 1], end = bounds[c]
+        return try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+    }
+
+    /// Appends candidate c of `other` as one closed candidate.
+    @inlinable
+    public mutating func append(candidate c: Int, of other: CandidateFeatures) {
+        other.withFeatures(of: c) { storage.append(contentsOf: $0) }
+        close()
+    }
 
     /// Candidate c's features.
     @inlinable

@@ -28,7 +28,7 @@ public final class ModelVersion: Sendable {
 
     public let id: String
     /// Unique to this instance within the process (ids can repeat: a renamed copy, a reloaded file), so
-    /// what was computed with one version (`ItemParts`) is never used with another.
+    /// what was computed with one version (`itemParts`) is never used with another.
     public let serial: UInt64
     public let parentID: String?
     public let kind: Kind
@@ -145,26 +145,38 @@ public final class ModelVersion: Sendable {
 }
 
 extension ModelVersion {
-    /// A candidate's user-independent parts under this version (see `ItemParts`).
-    public func itemParts(_ features: [Feature]) -> ItemParts {
-        let k = config.k
-        var values = [Float](repeating: 0, count: ItemParts.width(k: k))
+    /// Values per candidate in `itemParts`: its linear part, its pairwise term, its k factor sums.
+    public var itemPartsWidth: Int { 2 + config.k }
+
+    /// A candidate's own share of its score under this version, from its user-independent features:
+    /// the linear part, the pairwise term among them and their factor sums (`itemPartsWidth` values,
+    /// written at `row[offset...]`). A version scores every user against the same items, so a server
+    /// keeps these per item and version (see `score(user:parts:extras:scratch:into:)`).
+    public func itemParts<Row: MutableCollection<Float>>(
+        _ features: some Collection<Feature>, into row: inout Row, at offset: Int
+    ) where Row.Index == Int {
         let (linear, pairwise) = FactorizationMachine.parts(
-            features, weights: weights, factors: factors, k: k, mask: UInt32(config.size - 1), sums: &values, offset: 2)
-        values[0] = linear
-        values[1] = pairwise
-        return ItemParts(version: serial, values: values)
+            features, weights: weights, factors: factors, k: config.k, mask: UInt32(config.size - 1), sums: &row, offset: offset + 2)
+        row[offset] = linear
+        row[offset + 1] = pairwise
     }
 
-    /// Scores candidates from their parts under this version (`itemParts`, their `values` back to
-    /// back: candidate c's at `parts[c·(2+k) ..< (c+1)·(2+k)]`) plus, per candidate, the features that
+    /// One candidate's parts, as above.
+    public func itemParts(_ features: some Collection<Feature>) -> [Float] {
+        var row = [Float](repeating: 0, count: itemPartsWidth)
+        itemParts(features, into: &row, at: 0)
+        return row
+    }
+
+    /// Scores candidates from their parts under this version (`itemParts`, back to back: candidate
+    /// c's at `parts[c·w ..< (c+1)·w]`, w = `itemPartsWidth`) plus, per candidate, the features that
     /// depend on the pair (`extras[c]`, often one affinity or none): the same scores as
     /// `score(user:candidates:…)` on each candidate's own features followed by its extras, up to float
     /// rounding. The cost per candidate is one k-length dot product and its extras.
     public func score(
         user: [Feature], parts: [Float], extras: CandidateFeatures, scratch: inout ScoringScratch, into scores: inout [Float]
     ) {
-        let k = config.k, width = ItemParts.width(k: k), mask = UInt32(config.size - 1), n = extras.count
+        let k = config.k, width = itemPartsWidth, mask = UInt32(config.size - 1), n = extras.count
         precondition(parts.count == n * width, "one parts row and one extras group per candidate")
         scores.removeAll(keepingCapacity: true)
         scratch.userSum.removeAll(keepingCapacity: true)

@@ -79,10 +79,10 @@ extension DuetRuntime {
             candidates = await features.entityIDs(set: configuration.itemFeatureSet).ids
         }
         let hasher = version.config.hasher
-        let prepared = await preparedFeatures(user: request.user, candidates: candidates, config: version.config, hasher: hasher)
+        let prepared = await preparedFeatures(user: request.user, candidates: candidates, version: version, hasher: hasher)
         metrics.featureFetch.record(ContinuousClock.now - fetchStart)
 
-        let assembled = RequestFeatures(user: prepared.user, context: request.context, items: prepared.items, hasher: hasher)
+        let assembled = RequestFeatures(user: prepared.user, context: request.context, ids: candidates, batch: prepared.items, hasher: hasher)
         var scratch = ScoringScratch()
         var scores: [Float] = []
         scores.reserveCapacity(candidates.count)
@@ -107,24 +107,24 @@ extension DuetRuntime {
     struct PreparedRequest {
         var user: PreparedUser
         var userVersion: String
-        var items: [PreparedCandidate]
+        var items: CandidateBatch
         var itemVersion: String
         var degraded: Bool
     }
 
-    /// The user's and the candidates' prepared features, each set at one version. What is already
+    /// The user's and the candidates' prepared features, each set at one version, and the candidates'
+    /// score parts under `version` (or, with interactions, their named features). What is already
     /// prepared at a set's current version is not read again; the rest is read in one round trip.
-    func preparedFeatures(user: String, candidates: [String], config: ModelConfig, hasher: FeatureHasher) async -> PreparedRequest {
+    func preparedFeatures(user: String, candidates: [String], version: ModelVersion, hasher: FeatureHasher) async -> PreparedRequest {
+        let config = version.config
         let userSet = configuration.userFeatureSet, itemSet = configuration.itemFeatureSet
         let userVersion = await features.currentVersion(set: userSet)
         let itemVersion = await features.currentVersion(set: itemSet)
-        typealias Users = PreparedCache<PreparedUser>
-        typealias Items = PreparedCache<PreparedCandidate>
-        let cachedUser = userVersion.flatMap { preparedUsers.cached(user, in: Users.Generation(set: userSet, version: $0, config: config)) }
-        var known = itemVersion.map { preparedCandidates.cached(candidates, in: Items.Generation(set: itemSet, version: $0, config: config)) }
-            ?? Array(repeating: nil, count: candidates.count)
+        let cachedUser = userVersion.flatMap { preparedUsers.cached(user, in: PreparedGeneration(set: userSet, version: $0, config: config)) }
+        var (store, slots) = itemVersion.map { preparedCandidates.lookup(candidates, in: PreparedGeneration(set: itemSet, version: $0, config: config)) }
+            ?? (nil, Array(repeating: -1, count: candidates.count))
         var missing: [String] = []
-        for (i, id) in candidates.enumerated() where known[i] == nil { missing.append(id) }
+        for (c, id) in candidates.enumerated() where slots[c] < 0 { missing.append(id) }
 
         // What is not prepared: the user and the missing candidates, in one round trip.
         var userRead: FeatureReadResult?, itemRead: FeatureReadResult?
@@ -135,38 +135,44 @@ extension DuetRuntime {
         }
         if let read = itemRead, read.version != (itemVersion ?? ""), missing.count < candidates.count {
             // The item set moved to another version between the two looks: read every candidate at the new one.
-            known = Array(repeating: nil, count: candidates.count)
+            (store, slots) = (nil, Array(repeating: -1, count: candidates.count))
             missing = candidates
             itemRead = await features.read(set: itemSet, ids: candidates)
         }
 
         var result = PreparedRequest(user: cachedUser ?? PreparedUser(row: userRead?.rows.first, hasher: hasher),
-                                     userVersion: userVersion ?? "", items: [], itemVersion: itemVersion ?? "", degraded: false)
+                                     userVersion: userVersion ?? "", items: CandidateBatch(capacity: 0), itemVersion: itemVersion ?? "",
+                                     degraded: false)
         if cachedUser == nil, let u = userRead {
             if !u.degraded, !u.version.isEmpty {
-                preparedUsers.keep([(user, result.user)], in: Users.Generation(set: userSet, version: u.version, config: config))
+                preparedUsers.keep([(user, result.user)], in: PreparedGeneration(set: userSet, version: u.version, config: config))
             }
             result.userVersion = u.version
             result.degraded = u.degraded
         }
-        guard let itemRead else {
-            result.items = known.map { $0! }
-            return result
-        }
         var fresh: [PreparedCandidate] = []
-        fresh.reserveCapacity(missing.count)
-        for (j, id) in missing.enumerated() {
-            fresh.append(PreparedCandidate(id: id, row: j < itemRead.rows.count ? itemRead.rows[j] : nil, hasher: hasher))
+        if let itemRead {
+            fresh.reserveCapacity(missing.count)
+            for (j, id) in missing.enumerated() {
+                fresh.append(PreparedCandidate(id: id, row: j < itemRead.rows.count ? itemRead.rows[j] : nil, hasher: hasher))
+            }
+            // Defaults that stood in for rows Redis did not return are not kept; an item without a row
+            // at a version is (it has none at that version, ever).
+            if !itemRead.degraded, !itemRead.version.isEmpty {
+                let kept = preparedCandidates.keep(fresh, in: PreparedGeneration(set: itemSet, version: itemRead.version, config: config))
+                if store == nil || store === kept.store {
+                    // Every candidate is in one store now: read them all from it.
+                    var next = kept.slots.makeIterator()
+                    for c in slots.indices where slots[c] < 0 { slots[c] = next.next()! }
+                    store = kept.store
+                    fresh = []
+                }
+            }
+            result.itemVersion = itemRead.version
+            result.degraded = result.degraded || itemRead.degraded
         }
-        // Defaults that stood in for rows Redis did not return are not kept; an item without a row
-        // at a version is (it has none at that version, ever).
-        if !itemRead.degraded, !itemRead.version.isEmpty {
-            preparedCandidates.keep(zip(missing, fresh), in: Items.Generation(set: itemSet, version: itemRead.version, config: config))
-        }
-        var next = fresh.makeIterator()
-        result.items = known.map { $0 ?? next.next()! }
-        result.itemVersion = itemRead.version
-        result.degraded = result.degraded || itemRead.degraded
+        let interacting = !hasher.interactions.isEmpty
+        result.items = preparedCandidates.batch(store: store, slots: slots, fresh: fresh, version: interacting ? nil : version, named: interacting)
         return result
     }
 

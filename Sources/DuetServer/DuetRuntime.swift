@@ -22,7 +22,7 @@ public final class DuetRuntime: Sendable {
     let impressions: ImpressionStore<Impression>
     /// Prepared users (about 3 KB each with 80 affinity fields) and candidates, per generation.
     let preparedUsers = PreparedCache<PreparedUser>(capacity: 50_000)
-    let preparedCandidates = PreparedCache<PreparedCandidate>()
+    let preparedCandidates = CandidateTable()
     let guardrail: Guardrail
     private let reportedFeatures = Mutex(FeatureStoreMetrics())
     private let reportedPrepared = Mutex([String: Int]())

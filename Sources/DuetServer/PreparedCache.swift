@@ -8,19 +8,7 @@ import Synchronization
 /// generation and, past `maxGenerations`, the old ones are dropped. A full generation starts over
 /// (bounded memory, no per-entry bookkeeping on the read path).
 final class PreparedCache<Value: Sendable>: Sendable {
-    struct Generation: Hashable, Sendable {
-        var set: String
-        var version: String
-        var bits: Int
-        var interactions: [[String]]
-
-        init(set: String, version: String, config: ModelConfig) {
-            self.set = set
-            self.version = version
-            self.bits = config.bits
-            self.interactions = config.interactions
-        }
-    }
+    typealias Generation = PreparedGeneration
 
     private let generations = Mutex<[Generation: [String: Value]]>([:])
     /// Entries kept per generation, and generations kept.

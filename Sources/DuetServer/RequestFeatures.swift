@@ -4,21 +4,24 @@ import DuetModels
 /// once, and each candidate's. The same features `duet train` hashes for a log row
 /// (`FeatureNaming.example` through `FeatureHasher.hash`), assembled from prepared parts.
 ///
-/// Without interactions a candidate's features are its prepared `hashed` ones plus, per user, its
-/// affinity: only the affinity is assembled here, and the prepared part is scored from the
-/// candidate's `ItemParts`. With interactions (user × item crosses) every feature is assembled.
+/// Without interactions a candidate's features are its prepared hashed ones plus, per user, its
+/// affinity: only the affinity is assembled here, and the prepared part is scored from the batch's
+/// parts. With interactions (user × item crosses) every feature is assembled.
 struct RequestFeatures {
     /// The user's and the context's named features, and their hashes (with the interactions among them).
     var userNamed: [NamedFeature]
     var user: [Feature]
-    let items: [PreparedCandidate]
+    let batch: CandidateBatch
     /// Per candidate: every feature after the user's when `whole`, else only those that depend on
-    /// the user (its affinity, if any), which follow `items[c].hashed`.
+    /// the user (its affinity, if any), which follow `batch.own[c]`.
     var pairs = CandidateFeatures()
     let whole: Bool
 
-    init(user prepared: PreparedUser, context: [String: ContextValue]?, items: [PreparedCandidate], hasher: FeatureHasher) {
-        self.items = items
+    /// `batch` holds the candidates `ids`, with named features when `hasher` has interactions and with
+    /// parts otherwise.
+    init(user prepared: PreparedUser, context: [String: ContextValue]?, ids: [String], batch: CandidateBatch, hasher: FeatureHasher) {
+        precondition(ids.count == batch.count)
+        self.batch = batch
         userNamed = prepared.named
         for (key, value) in context ?? [:] {
             switch value {
@@ -33,51 +36,52 @@ struct RequestFeatures {
             user = prepared.hashed
             for f in userNamed[prepared.named.count...] { user.append(hasher.hash(f)) }
         }
-        pairs.reserveCapacity(candidates: items.count, features: whole ? (items.first?.hashed.count ?? 4) * 2 : 1)
+        let n = batch.count
+        pairs.reserveCapacity(candidates: n, features: whole ? (batch.own.features.count / max(n, 1)) * 2 + 2 : 1)
         let affinities = prepared.affinity
         var hashed: [Feature] = []
-        for item in items {
+        for c in 0..<n {
+            let number = batch.numbers[c]
             if whole {
                 // The named form, for interactions (its value, a Float, hashes to the same feature).
-                let affinity = affinities(item.id, number: item.number).flatMap { FeatureNaming.affinity(.number(Double($0.value))) }
+                let affinity = affinities(ids[c], number: number < 0 ? nil : number).flatMap { FeatureNaming.affinity(.number(Double($0.value))) }
                 // Each candidate's own interactions, then user × candidate crosses (both directions).
-                var named = item.named
+                var named = batch.named[c]
                 if let affinity { named.append(affinity) }
                 hasher.hash(named, into: &hashed)
                 hasher.crossed(user: userNamed, userHashed: user, item: named, itemHashed: hashed, into: &hashed)
                 pairs.append(contentsOf: hashed)
-            } else if let affinity = affinities(item.id, number: item.number) {
+            } else if !affinities.isEmpty, let affinity = affinities(ids[c], number: number < 0 ? nil : number) {
                 pairs.append(affinity)
             }
             pairs.close()
         }
     }
+}
 
+extension RequestFeatures {
     /// Every feature candidate c is scored with, after the user's.
     func candidate(_ c: Int) -> [Feature] {
-        whole ? Array(pairs[c]) : items[c].hashed + pairs[c]
+        whole ? Array(pairs[c]) : Array(batch.own[c]) + pairs[c]
     }
 
     /// The candidates at `indices`, each one's features after the user's (what an impression keeps).
     func served(_ indices: [Int]) -> CandidateFeatures {
         var out = CandidateFeatures()
         for c in indices {
-            if !whole { out.append(contentsOf: items[c].hashed) }
+            if !whole { batch.own.withFeatures(of: c) { out.append(contentsOf: $0) } }
             out.append(contentsOf: pairs[c])
             out.close()
         }
         return out
     }
 
-    /// Every candidate's score under `version`, in order.
+    /// Every candidate's score under `version` (the version the batch's parts were made with).
     func score(_ version: ModelVersion, scratch: inout ScoringScratch, into scores: inout [Float]) {
         if whole {
             version.score(user: user, candidates: pairs, scratch: &scratch, into: &scores)
         } else {
-            var parts: [Float] = []
-            parts.reserveCapacity(items.count * ItemParts.width(k: version.config.k))
-            for item in items { item.appendParts(for: version, to: &parts) }
-            version.score(user: user, parts: parts, extras: pairs, scratch: &scratch, into: &scores)
+            version.score(user: user, parts: batch.parts, extras: pairs, scratch: &scratch, into: &scores)
         }
     }
 }
