@@ -15,7 +15,7 @@ final class CandidateTable: Sendable {
 
     /// One generation's candidates. Mutated only under the table's lock; never shrinks.
     final class Store: @unchecked Sendable {
-        var slots: [String: Int] = [:]
+        var slots = SlotIndex()
         var numbers: [Int] = []
         var hashed = CandidateFeatures()
         var named: [[NamedFeature]] = []
@@ -49,16 +49,27 @@ final class CandidateTable: Sendable {
         self.capacity = capacity
     }
 
-    /// Each id's slot in `generation`'s store (-1 where it is not prepared yet), and the store.
-    func lookup(_ ids: [String], in generation: Generation) -> (store: Store?, slots: [Int]) {
-        let (store, slots): (Store?, [Int]) = stores.withLock { s in
-            guard let store = s[generation] else { return (nil, Array(repeating: -1, count: ids.count)) }
-            return (store, ids.map { store.slots[$0] ?? -1 })
+    /// Each id's slot in `generation`'s store (-1 where it is not prepared yet), and the store; when
+    /// every id is prepared, also their batch (as `batch`, in the same hold of the lock).
+    func lookup(
+        _ ids: [String], in generation: Generation, version: ModelVersion?, named: Bool
+    ) -> (store: Store?, slots: [Int], batch: CandidateBatch?) {
+        let found: (Store?, [Int], CandidateBatch?) = stores.withLock { s in
+            guard let store = s[generation] else { return (nil, Array(repeating: -1, count: ids.count), nil) }
+            var complete = true
+            let slots = ids.map { id in
+                guard let slot = store.slots.slot(id) else {
+                    complete = false
+                    return -1
+                }
+                return slot
+            }
+            return (store, slots, complete ? fill(store: store, slots: slots, fresh: [], version: version, named: named) : nil)
         }
-        let h = slots.reduce(0) { $0 + ($1 < 0 ? 0 : 1) }
+        let h = found.2 != nil ? ids.count : found.1.reduce(0) { $0 + ($1 < 0 ? 0 : 1) }
         hits.wrappingIncrement(by: h, ordering: .relaxed)
         misses.wrappingIncrement(by: ids.count - h, ordering: .relaxed)
-        return (store, slots)
+        return found
     }
 
     /// Keeps `items` in `generation`; returns the store and their slots in it.
@@ -76,12 +87,11 @@ final class CandidateTable: Sendable {
             var slots: [Int] = []
             slots.reserveCapacity(items.count)
             for item in items {
-                if let known = store.slots[item.id] {
-                    slots.append(known)
+                let slot = store.slots.insert(item.id)
+                guard slot == store.count else {
+                    slots.append(slot)
                     continue
                 }
-                let slot = store.count
-                store.slots[item.id] = slot
                 store.numbers.append(item.number ?? -1)
                 store.hashed.append(contentsOf: item.hashed)
                 store.hashed.close()
@@ -99,36 +109,39 @@ final class CandidateTable: Sendable {
     /// candidates not kept). With a `version`, each candidate's parts under it (computed here once per
     /// slot and version); with `named`, its named features.
     func batch(store: Store?, slots: [Int], fresh: [PreparedCandidate], version: ModelVersion?, named: Bool) -> CandidateBatch {
+        stores.withLock { _ in fill(store: store, slots: slots, fresh: fresh, version: version, named: named) }
+    }
+
+    /// `batch`, with the lock held.
+    private func fill(store: Store?, slots: [Int], fresh: [PreparedCandidate], version: ModelVersion?, named: Bool) -> CandidateBatch {
         var batch = CandidateBatch(capacity: slots.count)
         let width = version?.itemPartsWidth ?? 0
         if version != nil { batch.parts.reserveCapacity(slots.count * width) }
         var next = fresh.makeIterator()
-        stores.withLock { _ in
-            guard let store else {
-                for _ in slots { batch.append(next.next()!, version: version, named: named) }
-                return
-            }
-            // One exclusive access to the version's rows for the whole batch (not one per candidate).
-            let r = version.map { store.partsIndex($0) }
-            var rows = r.map { store.parts[$0].rows } ?? []
-            if r != nil { store.parts[r!].rows = [] }
-            defer { if let r { store.parts[r].rows = rows } }
-            let hashed = store.hashed, numbers = store.numbers
-            rows.withUnsafeMutableBufferPointer { rows in
-                for slot in slots {
-                    guard slot >= 0 else {
-                        batch.append(next.next()!, version: version, named: named)
-                        continue
-                    }
-                    batch.numbers.append(numbers[slot])
-                    batch.own.append(candidate: slot, of: hashed)
-                    if let version {
-                        let offset = slot * width
-                        if rows[offset].isNaN { hashed.withFeatures(of: slot) { version.itemParts($0, into: &rows, at: offset) } }
-                        batch.parts.append(contentsOf: rows[offset..<(offset + width)])
-                    }
-                    if named { batch.named.append(store.named[slot]) }
+        guard let store else {
+            for _ in slots { batch.append(next.next()!, version: version, named: named) }
+            return batch
+        }
+        // One exclusive access to the version's rows for the whole batch (not one per candidate).
+        let r = version.map { store.partsIndex($0) }
+        var rows = r.map { store.parts[$0].rows } ?? []
+        if let r { store.parts[r].rows = [] }
+        defer { if let r { store.parts[r].rows = rows } }
+        let hashed = store.hashed, numbers = store.numbers
+        rows.withUnsafeMutableBufferPointer { rows in
+            for slot in slots {
+                guard slot >= 0 else {
+                    batch.append(next.next()!, version: version, named: named)
+                    continue
                 }
+                batch.numbers.append(numbers[slot])
+                batch.own.append(candidate: slot, of: hashed)
+                if let version {
+                    let offset = slot * width
+                    if rows[offset].isNaN { hashed.withFeatures(of: slot) { version.itemParts($0, into: &rows, at: offset) } }
+                    batch.parts.append(contentsOf: rows[offset..<(offset + width)])
+                }
+                if named { batch.named.append(store.named[slot]) }
             }
         }
         return batch

@@ -121,8 +121,10 @@ extension DuetRuntime {
         let userVersion = await features.currentVersion(set: userSet)
         let itemVersion = await features.currentVersion(set: itemSet)
         let cachedUser = userVersion.flatMap { preparedUsers.cached(user, in: PreparedGeneration(set: userSet, version: $0, config: config)) }
-        var (store, slots) = itemVersion.map { preparedCandidates.lookup(candidates, in: PreparedGeneration(set: itemSet, version: $0, config: config)) }
-            ?? (nil, Array(repeating: -1, count: candidates.count))
+        let interacting = !hasher.interactions.isEmpty, partsVersion = interacting ? nil : version
+        var (store, slots, complete) = itemVersion.map {
+            preparedCandidates.lookup(candidates, in: PreparedGeneration(set: itemSet, version: $0, config: config), version: partsVersion, named: interacting)
+        } ?? (nil, Array(repeating: -1, count: candidates.count), nil)
         var missing: [String] = []
         for (c, id) in candidates.enumerated() where slots[c] < 0 { missing.append(id) }
 
@@ -135,7 +137,7 @@ extension DuetRuntime {
         }
         if let read = itemRead, read.version != (itemVersion ?? ""), missing.count < candidates.count {
             // The item set moved to another version between the two looks: read every candidate at the new one.
-            (store, slots) = (nil, Array(repeating: -1, count: candidates.count))
+            (store, slots, complete) = (nil, Array(repeating: -1, count: candidates.count), nil)
             missing = candidates
             itemRead = await features.read(set: itemSet, ids: candidates)
         }
@@ -171,8 +173,11 @@ extension DuetRuntime {
             result.itemVersion = itemRead.version
             result.degraded = result.degraded || itemRead.degraded
         }
-        let interacting = !hasher.interactions.isEmpty
-        result.items = preparedCandidates.batch(store: store, slots: slots, fresh: fresh, version: interacting ? nil : version, named: interacting)
+        if let complete {
+            result.items = complete
+        } else {
+            result.items = preparedCandidates.batch(store: store, slots: slots, fresh: fresh, version: partsVersion, named: interacting)
+        }
         return result
     }
 

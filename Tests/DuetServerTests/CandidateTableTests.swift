@@ -19,11 +19,13 @@ import Testing
     @Test func keptPerVersionAndShape() {
         let table = CandidateTable()
         table.keep([item("1"), item("2")], in: generation("v1"))
-        let (store, slots) = table.lookup(["1", "2", "3", "1"], in: generation("v1"))
-        #expect(store != nil && slots == [0, 1, -1, 0])
-        #expect(table.lookup(["1"], in: generation("v2")).slots == [-1])
-        #expect(table.lookup(["1"], in: generation("v1", bits: 18)).slots == [-1])
-        #expect(table.hits.load(ordering: .relaxed) == 3 && table.misses.load(ordering: .relaxed) == 3)
+        let (store, slots, batch) = table.lookup(["1", "2", "3", "1"], in: generation("v1"), version: nil, named: false)
+        #expect(store != nil && slots == [0, 1, -1, 0] && batch == nil)
+        // All found: the batch comes with the lookup.
+        #expect(table.lookup(["2", "1"], in: generation("v1"), version: nil, named: false).batch?.numbers == [2, 1])
+        #expect(table.lookup(["1"], in: generation("v2"), version: nil, named: false).slots == [-1])
+        #expect(table.lookup(["1"], in: generation("v1", bits: 18), version: nil, named: false).slots == [-1])
+        #expect(table.hits.load(ordering: .relaxed) == 5 && table.misses.load(ordering: .relaxed) == 3)
         // Keeping a known id again gives its slot, not a second one.
         #expect(table.keep([item("2"), item("3")], in: generation("v1")).slots == [1, 2])
     }
@@ -45,10 +47,30 @@ import Testing
         // Past capacity the generation starts over in a new store; the old one stays readable.
         let second = table.keep((6..<12).map { item("\($0)") }, in: generation("v1"))
         #expect(first.store !== second.store && second.slots == Array(0..<6))
-        #expect(table.lookup(["0", "6"], in: generation("v1")).slots == [-1, 0])
+        #expect(table.lookup(["0", "6"], in: generation("v1"), version: nil, named: false).slots == [-1, 0])
         #expect(table.batch(store: first.store, slots: first.slots, fresh: [], version: nil, named: false).numbers == Array(0..<6))
         for v in 2...5 { table.keep([item("1")], in: generation("v\(v)")) }
-        #expect(table.lookup(["6"], in: generation("v1")).slots == [-1])
-        #expect(table.lookup(["1"], in: generation("v5")).slots == [0])
+        #expect(table.lookup(["6"], in: generation("v1"), version: nil, named: false).slots == [-1])
+        #expect(table.lookup(["1"], in: generation("v5"), version: nil, named: false).slots == [0])
+    }
+}
+
+@Suite struct SlotIndexTests {
+    /// Slots in insertion order, found again through growth; ids of every length and script, and
+    /// ids that differ only past the first 8 bytes.
+    @Test func agreesWithADictionary() {
+        var index = SlotIndex(capacity: 4)
+        var reference: [String: Int] = [:]
+        var ids = (0..<3000).map { "\($0)" }
+        ids += ["", "sku-000000001", "sku-000000002", "ä", "日本語の商品", String(repeating: "x", count: 100), String(repeating: "x", count: 101)]
+        for id in ids {
+            let s = index.insert(id)
+            if reference[id] == nil { reference[id] = reference.count }
+            #expect(s == reference[id])
+        }
+        #expect(index.insert("17") == 17 && index.count == reference.count)
+        for (id, s) in reference { #expect(index.slot(id) == s) }
+        for miss in ["3000", "sku-000000003", "a", "x", "0 "] { #expect(index.slot(miss) == nil) }
+        #expect(index.ids[5] == "5")
     }
 }
