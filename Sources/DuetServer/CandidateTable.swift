@@ -56,14 +56,8 @@ final class CandidateTable: Sendable {
     ) -> (store: Store?, slots: [Int], batch: CandidateBatch?) {
         let found: (Store?, [Int], CandidateBatch?) = stores.withLock { s in
             guard let store = s[generation] else { return (nil, Array(repeating: -1, count: ids.count), nil) }
-            var complete = true
-            let slots = ids.map { id in
-                guard let slot = store.slots.slot(id) else {
-                    complete = false
-                    return -1
-                }
-                return slot
-            }
+            var slots: [Int] = []
+            let complete = store.slots.slots(of: ids, into: &slots)
             return (store, slots, complete ? fill(store: store, slots: slots, fresh: [], version: version, named: named) : nil)
         }
         let h = found.2 != nil ? ids.count : found.1.reduce(0) { $0 + ($1 < 0 ? 0 : 1) }

@@ -23,20 +23,42 @@ struct SlotIndex: Sendable {
     var count: Int { ids.count }
 
     /// The slot of `id`, if it has one.
-    @inline(__always)
     func slot(_ id: String) -> Int? {
-        let h = Self.hash(id)
-        var b = Int(truncatingIfNeeded: h) & mask
-        return buckets.withUnsafeBufferPointer { buckets in
+        var out: [Int] = []
+        _ = slots(of: [id], into: &out)
+        return out[0] < 0 ? nil : out[0]
+    }
+
+    /// Appends the slot of each of `ids` to `out` (-1 where it has none); true when all have one. The
+    /// table's buffers are opened once for the whole batch: each opening is a reference count, and
+    /// every request's task touches these same counts.
+    func slots(of ids: [String], into out: inout [Int]) -> Bool {
+        var all = true
+        out.reserveCapacity(out.count + ids.count)
+        buckets.withUnsafeBufferPointer { buckets in
             hashes.withUnsafeBufferPointer { hashes in
-                while true {
-                    let s = Int(buckets[b])
-                    if s == 0 { return nil }
-                    if hashes[b] == UInt32(truncatingIfNeeded: h >> 32), ids[s - 1] == id { return s - 1 }
-                    b = (b + 1) & mask
+                self.ids.withUnsafeBufferPointer { known in
+                    for id in ids {
+                        let h = Self.hash(id), tag = UInt32(truncatingIfNeeded: h >> 32)
+                        var b = Int(truncatingIfNeeded: h) & mask
+                        while true {
+                            let s = Int(buckets[b])
+                            if s == 0 {
+                                out.append(-1)
+                                all = false
+                                break
+                            }
+                            if hashes[b] == tag, known[s - 1] == id {
+                                out.append(s - 1)
+                                break
+                            }
+                            b = (b + 1) & mask
+                        }
+                    }
                 }
             }
         }
+        return all
     }
 
     /// The slot of `id`, given the next one if it has none yet.
