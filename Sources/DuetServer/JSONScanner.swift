@@ -117,6 +117,10 @@ struct JSONScanner {
         guard let span = lex.string(scratch: &scratch) else {
             throw fail("invalid string (bad escape, control character, invalid UTF-8 or no closing quote)")
         }
+        guard span.inScratch else {
+            // Unescaped: straight from the body (the usual case; no scratch to clear).
+            return String(decoding: lex.bytes(span, scratch: UnsafeRawBufferPointer(start: nil, count: 0)), as: UTF8.self)
+        }
         let s = scratch.withUnsafeBytes { String(decoding: lex.bytes(span, scratch: $0), as: UTF8.self) }
         scratch.removeAll(keepingCapacity: true)
         return s

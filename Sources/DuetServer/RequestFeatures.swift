@@ -8,7 +8,8 @@ import DuetModels
 /// affinity: only the affinity is assembled here, and the prepared part is scored from the batch's
 /// parts. With interactions (user × item crosses) every feature is assembled.
 struct RequestFeatures {
-    /// The user's and the context's named features, and their hashes (with the interactions among them).
+    /// The user's and the context's named features (with interactions only), and their hashes (with
+    /// the interactions among them).
     var userNamed: [NamedFeature]
     var user: [Feature]
     let batch: CandidateBatch
@@ -22,19 +23,23 @@ struct RequestFeatures {
     init(user prepared: PreparedUser, context: [String: ContextValue]?, ids: [String], batch: CandidateBatch, hasher: FeatureHasher) {
         precondition(ids.count == batch.count)
         self.batch = batch
-        userNamed = prepared.named
-        for (key, value) in context ?? [:] {
+        whole = !hasher.interactions.isEmpty
+        func named(_ key: String, _ value: ContextValue) -> NamedFeature {
             switch value {
-            case .string(let s): userNamed.append(NamedFeature(key, .string(s)))
-            case .number(let d): userNamed.append(NamedFeature(key, .number(d)))
+            case .string(let s): NamedFeature(key, .string(s))
+            case .number(let d): NamedFeature(key, .number(d))
             }
         }
-        whole = !hasher.interactions.isEmpty
         if whole {
+            // Interactions cross the user's and the context's named features with each candidate's.
+            userNamed = prepared.named
+            for (key, value) in context ?? [:] { userNamed.append(named(key, value)) }
             user = hasher.hash(userNamed)
         } else {
+            // Without them only the hashes count: the prepared user's and the context's.
+            userNamed = []
             user = prepared.hashed
-            for f in userNamed[prepared.named.count...] { user.append(hasher.hash(f)) }
+            for (key, value) in context ?? [:] { user.append(hasher.hash(named(key, value))) }
         }
         let n = batch.count
         pairs.reserveCapacity(candidates: n, features: whole ? (batch.own.features.count / max(n, 1)) * 2 + 2 : 1)
