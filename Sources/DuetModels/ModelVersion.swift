@@ -102,15 +102,19 @@ public final class ModelVersion: Sendable {
         score(user: user, candidates: CandidateFeatures(candidates), scratch: &scratch, into: &scores)
     }
 
+    /// The user's linear part and pairwise term, once per request; its factor sums in `scratch.userSum`.
+    private func userParts(_ user: [Feature], scratch: inout ScoringScratch) -> (linear: Float, pairwise: Float) {
+        scratch.userSum.removeAll(keepingCapacity: true)
+        scratch.userSum.append(contentsOf: repeatElement(0, count: config.k))
+        return FactorizationMachine.parts(
+            user, weights: weights, factors: factors, k: config.k, mask: UInt32(config.size - 1), sums: &scratch.userSum)
+    }
+
     /// Scores a flat batch of candidates (see `CandidateFeatures`), as above.
     public func score(user: [Feature], candidates: CandidateFeatures, scratch: inout ScoringScratch, into scores: inout [Float]) {
         let n = candidates.count, k = config.k, mask = UInt32(config.size - 1)
         scores.removeAll(keepingCapacity: true)
-        // The user's linear part and factor sums, once.
-        scratch.userSum.removeAll(keepingCapacity: true)
-        scratch.userSum.append(contentsOf: repeatElement(0, count: k))
-        let (userLinear, userSelf) = FactorizationMachine.parts(
-            user, weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.userSum)
+        let (userLinear, userSelf) = userParts(user, scratch: &scratch)
         // Each candidate's own linear part, self-interaction and factor sums (rows of a n×k matrix).
         scratch.itemSums.removeAll(keepingCapacity: true)
         scratch.itemSums.append(contentsOf: repeatElement(0, count: n * k))
@@ -179,10 +183,7 @@ extension ModelVersion {
         let k = config.k, width = itemPartsWidth, mask = UInt32(config.size - 1), n = extras.count
         precondition(parts.count == n * width, "one parts row and one extras group per candidate")
         scores.removeAll(keepingCapacity: true)
-        scratch.userSum.removeAll(keepingCapacity: true)
-        scratch.userSum.append(contentsOf: repeatElement(0, count: k))
-        let (userLinear, userSelf) = FactorizationMachine.parts(
-            user, weights: weights, factors: factors, k: k, mask: mask, sums: &scratch.userSum)
+        let (userLinear, userSelf) = userParts(user, scratch: &scratch)
         scratch.cross.removeAll(keepingCapacity: true)
         scratch.cross.append(contentsOf: repeatElement(0, count: k))
         extras.storage.withUnsafeBufferPointer { all in
