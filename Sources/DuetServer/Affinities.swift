@@ -54,15 +54,13 @@ enum Affinities: Sendable {
     /// `id` as a number when it is one written canonically ("0", "17"; not "017", "+1" or "1.0"), below
     /// a billion: only then is it the same id as that number.
     static func number(_ id: String) -> Int? {
-        var utf8 = id.utf8
-        return utf8.withContiguousStorageIfAvailable { bytes -> Int? in
-            guard !bytes.isEmpty, bytes.count <= 9, bytes.count == 1 || bytes[0] != UInt8(ascii: "0") else { return nil }
-            var n = 0
-            for b in bytes {
-                guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
-                n = n * 10 + Int(b - UInt8(ascii: "0"))
-            }
-            return n
-        } ?? nil
+        let utf8 = id.utf8
+        guard let first = utf8.first, utf8.count <= 9, utf8.count == 1 || first != UInt8(ascii: "0") else { return nil }
+        var n = 0
+        for b in utf8 {
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            n = n * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        return n
     }
 }

@@ -3,7 +3,8 @@ import DuetModels
 import Synchronization
 
 /// Features named and hashed once per entity, feature version and hashing shape, instead of once
-/// per request (naming and hashing 100 candidates was the largest cost of `/v1/recommend`). Feature
+/// per request: the server keeps its users' here (candidates, read 100 at a time, are kept flat in
+/// `CandidateTable`). Feature
 /// versions are immutable, so an entry never goes stale; a new version or model shape starts a new
 /// generation and, past `maxGenerations`, the old ones are dropped. A full generation starts over
 /// (bounded memory, no per-entry bookkeeping on the read path).

@@ -85,12 +85,20 @@ import Testing
         try admin.promote(set: "things", version: "v1")
         let reader = try store(redis, budget: .seconds(2), refresh: .zero, cache: 100)
         let ids = (0..<200).map { "t\($0)" }
+        // Promotes until the reader is done (a fixed count could end before the reads begin).
         let flipper = Task.detached {
             let a = try FeatureVersionAdmin(url: redis.url)
-            for n in 0..<200 { try a.promote(set: "things", version: "v\(n % 4 + 1)") }
+            var n = 0
+            while !Task.isCancelled {
+                try a.promote(set: "things", version: "v\(n % 4 + 1)")
+                n += 1
+            }
         }
         var seen = Set<String>()
-        for _ in 0..<150 {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var reads = 0
+        while reads < 150 || (seen.count < 2 && ContinuousClock.now < deadline) {
+            reads += 1
             let r = await reader.read(set: "things", ids: ids)
             guard !r.degraded else { continue }
             let tags = Set(r.rows.compactMap { $0.values["a"]?.number })
@@ -98,6 +106,7 @@ import Testing
             #expect(tags.first.map { "v\(Int($0))" } == r.version)
             seen.insert(r.version)
         }
+        flipper.cancel()
         try await flipper.value
         #expect(seen.count >= 2)
     }
