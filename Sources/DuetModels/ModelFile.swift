@@ -93,8 +93,36 @@ public enum ModelFile {
 
     /// Reads and verifies a model file.
     public static func read(path: String) throws -> ModelVersion {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ModelFileError("cannot read \(path)") }
-        return try decode(Array(data), name: path)
+        try decode(readBytes(path), name: path)
+    }
+
+    /// The file's bytes, read straight into one array (a model is tens of MB: each copy through `Data`
+    /// cost page faults at start-up).
+    static func readBytes(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ModelFileError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ModelFileError("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        let size = Int(st.st_size)
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var done = 0
+            while done < size {
+                let n = Foundation.read(fd, buffer.baseAddress! + done, size - done)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else {
+                    failure = n == 0 ? -1 : errno
+                    break
+                }
+                done += n
+            }
+            count = done
+        }
+        guard failure == 0 else {
+            throw ModelFileError("cannot read \(path): \(failure < 0 ? "file shrank while reading" : String(cString: strerror(failure)))")
+        }
+        return bytes
     }
 
     public static func decode(_ b: [UInt8], name: String = "model") throws -> ModelVersion {
@@ -115,16 +143,16 @@ public enum ModelFile {
         }
         let wCount: UInt64 = try r.int()
         guard wCount == UInt64(header.config.size) else { throw ModelFileError("\(name): \(wCount) weights for \(header.config.bits) bits") }
-        let w = try r.floats(Int(wCount))
+        let w = try r.pages(Int(wCount))
         let fCount: UInt64 = try r.int()
         guard fCount == UInt64(header.config.size * header.config.k) else { throw ModelFileError("\(name): \(fCount) factors for k = \(header.config.k)") }
-        let f = try r.floats(Int(fCount))
+        let f = try r.pages(Int(fCount))
         guard r.offset == r.end else { throw ModelFileError("\(name): \(r.end - r.offset) unexpected bytes after the weights") }
-        guard w.allSatisfy(\.isFinite), f.allSatisfy(\.isFinite) else { throw ModelFileError("\(name): non-finite weights") }
+        guard let w, let f else { throw ModelFileError("\(name): non-finite weights") }
         return ModelVersion(
             id: header.id, parentID: header.parent_id, kind: header.kind, createdAt: Date(timeIntervalSince1970: header.created_at),
             examples: header.examples, metrics: header.metrics, config: header.config, positives: header.positives, seen: header.seen,
-            weights: WeightPages(w), factors: WeightPages(f))
+            weights: w, factors: f)
     }
 
     struct Reader {
@@ -146,13 +174,29 @@ public enum ModelFile {
             return v
         }
 
-        mutating func floats(_ n: Int) throws -> [Float] {
+        /// `n` little-endian floats as weight pages, copied once from the file's bytes; nil if any is
+        /// not finite.
+        mutating func pages(_ n: Int) throws -> WeightPages? {
             let s = try bytes(4 * n)
-            var out = [Float](repeating: 0, count: n)
+            var pages: [WeightPages.Page] = []
+            pages.reserveCapacity((n + WeightPages.pageSize - 1) / WeightPages.pageSize)
+            var finite = true
             s.withUnsafeBytes { raw in
-                for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                var start = 0
+                while start < n {
+                    let m = min(WeightPages.pageSize, n - start)
+                    let values = [Float](unsafeUninitializedCapacity: m) { out, count in
+                        for i in 0..<m {
+                            out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * (start + i), as: UInt32.self)))
+                        }
+                        count = m
+                    }
+                    finite = finite && values.allSatisfy(\.isFinite)
+                    pages.append(WeightPages.Page(values))
+                    start += m
+                }
             }
-            return out
+            return finite ? WeightPages(count: n, pages: pages) : nil
         }
     }
 }

@@ -223,6 +223,14 @@ import Testing
         var badMagic = bytes
         badMagic[0] = 0x58
         #expect(throws: ModelFileError.self) { try ModelFile.decode(badMagic) }
+        // A well-formed file (checksum and all) whose weights are not finite: refused too.
+        let v = trained()
+        var w = v.weights.flattened()
+        w[5] = .nan
+        let bad = ModelVersion(id: "nan", parentID: nil, kind: .static, examples: 0, metrics: .init(), config: v.config,
+                               positives: 1, seen: 2, weights: WeightPages(w), factors: v.factors)
+        #expect(throws: ModelFileError.self) { try ModelFile.decode(try ModelFile.encode(bad)) }
+        #expect(throws: ModelFileError.self) { try ModelFile.read(path: "/nonexistent/model.duet") }
     }
 }
 
