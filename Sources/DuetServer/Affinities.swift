@@ -34,11 +34,6 @@ enum Affinities: Sendable {
         self = .dense(dense)
     }
 
-    var isEmpty: Bool {
-        if case .none = self { return true }
-        return false
-    }
-
     /// The feature for item `id`, whose `number(id)` is `number`.
     @inline(__always)
     func callAsFunction(_ id: String, number: Int?) -> Feature? {

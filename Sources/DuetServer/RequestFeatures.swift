@@ -56,7 +56,7 @@ struct RequestFeatures {
                 hasher.hash(named, into: &hashed)
                 hasher.crossed(user: userNamed, userHashed: user, item: named, itemHashed: hashed, into: &hashed)
                 pairs.append(contentsOf: hashed)
-            } else if !affinities.isEmpty, let affinity = affinities(ids[c], number: number < 0 ? nil : number) {
+            } else if let affinity = affinities(ids[c], number: number < 0 ? nil : number) {
                 pairs.append(affinity)
             }
             pairs.close()
@@ -67,7 +67,7 @@ struct RequestFeatures {
 extension RequestFeatures {
     /// Every feature candidate c is scored with, after the user's.
     func candidate(_ c: Int) -> [Feature] {
-        whole ? Array(pairs[c]) : Array(batch.own[c]) + pairs[c]
+        served([c]).features
     }
 
     /// The candidates at `indices`, each one's features after the user's (what an impression keeps).

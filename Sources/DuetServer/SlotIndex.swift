@@ -24,9 +24,12 @@ struct SlotIndex: Sendable {
 
     /// The slot of `id`, if it has one.
     func slot(_ id: String) -> Int? {
-        var out: [Int] = []
-        _ = slots(of: [id], into: &out)
-        return out[0] < 0 ? nil : out[0]
+        let s = buckets.withUnsafeBufferPointer { buckets in
+            hashes.withUnsafeBufferPointer { hashes in
+                ids.withUnsafeBufferPointer { known in Self.find(id, buckets, hashes, known, mask) }
+            }
+        }
+        return s < 0 ? nil : s
     }
 
     /// Appends the slot of each of `ids` to `out` (-1 where it has none); true when all have one. The
@@ -39,26 +42,30 @@ struct SlotIndex: Sendable {
             hashes.withUnsafeBufferPointer { hashes in
                 self.ids.withUnsafeBufferPointer { known in
                     for id in ids {
-                        let h = Self.hash(id), tag = UInt32(truncatingIfNeeded: h >> 32)
-                        var b = Int(truncatingIfNeeded: h) & mask
-                        while true {
-                            let s = Int(buckets[b])
-                            if s == 0 {
-                                out.append(-1)
-                                all = false
-                                break
-                            }
-                            if hashes[b] == tag, known[s - 1] == id {
-                                out.append(s - 1)
-                                break
-                            }
-                            b = (b + 1) & mask
-                        }
+                        let s = Self.find(id, buckets, hashes, known, mask)
+                        if s < 0 { all = false }
+                        out.append(s)
                     }
                 }
             }
         }
         return all
+    }
+
+    /// The probe: `id`'s slot, or -1.
+    @inline(__always)
+    private static func find(
+        _ id: String, _ buckets: UnsafeBufferPointer<Int32>, _ hashes: UnsafeBufferPointer<UInt32>,
+        _ known: UnsafeBufferPointer<String>, _ mask: Int
+    ) -> Int {
+        let h = hash(id), tag = UInt32(truncatingIfNeeded: h >> 32)
+        var b = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = Int(buckets[b])
+            if s == 0 { return -1 }
+            if hashes[b] == tag, known[s - 1] == id { return s - 1 }
+            b = (b + 1) & mask
+        }
     }
 
     /// The slot of `id`, given the next one if it has none yet.
