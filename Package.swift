@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "DuetRouting", targets: ["DuetRouting"]),
         .library(name: "DuetModels", targets: ["DuetModels"]),
         .library(name: "DuetFeatures", targets: ["DuetFeatures"]),
+        .library(name: "DuetIngest", targets: ["DuetIngest"]),
+        .library(name: "DuetAPI", targets: ["DuetAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +35,12 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        .target(name: "DuetJSON", swiftSettings: swiftSettings),
+        .target(
+            name: "DuetRedis",
+            dependencies: ["CHiredis", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "DuetRouting",
             dependencies: [.product(name: "Yams", package: "Yams")],
@@ -48,9 +56,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DuetIngest",
+            dependencies: ["DuetModels", "DuetJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DuetAPI",
+            dependencies: ["DuetJSON"],
+            resources: [.embedInCode("openapi.json")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "DuetFeatures",
             dependencies: [
-                "CHiredis", "CCurl",
+                "DuetRedis", "DuetJSON", "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Yams", package: "Yams"),
@@ -65,7 +84,7 @@ let package = Package(
         .target(
             name: "DuetServer",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore",
+                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetAPI", "DuetJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -73,25 +92,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetServer",
+                "DuetRouting", "DuetModels", "DuetIngest", "DuetFeatures", "DuetStore", "DuetAPI", "DuetServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
 
-        // Shared test helpers: free ports, a real redis-server, running the built `duet` binary.
-        .target(name: "DuetTestSupport", path: "Tests/DuetTestSupport", swiftSettings: swiftSettings),
+        // Shared test helpers: free ports, a real redis-server and moto_server, running the built `duet` binary.
+        .target(name: "DuetTestSupport", dependencies: ["DuetServer"], path: "Tests/DuetTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CHiredis", "CBLAS", "CCurl"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetModelsTests", dependencies: ["DuetModels", "DuetTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "DuetFeaturesTests", dependencies: ["DuetFeatures", "DuetTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetJSONTests", dependencies: ["DuetJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetIngestTests", dependencies: ["DuetIngest", "DuetTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetAPITests", dependencies: ["DuetAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetFeaturesTests", dependencies: ["DuetFeatures", "DuetRedis", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetStoreTests", dependencies: ["DuetStore", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DuetServerTests",

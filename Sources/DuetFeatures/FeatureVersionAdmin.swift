@@ -1,3 +1,4 @@
+import DuetRedis
 import Foundation
 
 /// Writes and flips feature versions in Redis: `load`, `promote`, `rollback`, `list`, `drop`.
@@ -12,7 +13,11 @@ public final class FeatureVersionAdmin {
     public var batchSize = 1000
 
     public init(url: String, commandTimeout: Duration = .seconds(10)) throws {
-        connection = try RedisConnection(url: try RedisURL(parsing: url), connectTimeout: .seconds(2), commandTimeout: commandTimeout)
+        do {
+            connection = try RedisConnection(url: try RedisURL(parsing: url), connectTimeout: .seconds(2), commandTimeout: commandTimeout)
+        } catch let e as RedisError {
+            throw FeatureError(e)
+        }
     }
 
     /// What `load` did.

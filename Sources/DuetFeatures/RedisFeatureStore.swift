@@ -1,3 +1,4 @@
+import DuetRedis
 import Synchronization
 
 /// The request-path `FeatureReader` over Redis: cache → pipelined `HMGET` → defaults.
@@ -79,9 +80,6 @@ public final class RedisFeatureStore: FeatureReader {
         return m
     }
 
-    /// Forgets the cached `current` pointers, so the next read re-reads them (e.g. on a promote notice).
-    public func invalidatePointers() { pointers.withLock { $0.removeAll() } }
-
     public func read(set: String, ids: [String]) async -> FeatureReadResult {
         await readSets([(set, ids)])[0]
     }
@@ -118,7 +116,7 @@ public final class RedisFeatureStore: FeatureReader {
             let t0 = ContinuousClock.now
             let reply = try conn.command(["SMEMBERS", FeatureKeys.ids(set, version)])
             counters.recordFetch(nanoseconds: Self.nanos(t0.duration(to: .now)))
-            if case .error(let e) = reply { throw FeatureError(.redis, "SMEMBERS failed", cause: e) }
+            if case .error(let e) = reply { throw RedisError(.command, "SMEMBERS failed", cause: e) }
             return Self.sortIDs(reply.array.compactMap(\.text))
         }
         switch r {
@@ -148,8 +146,8 @@ public final class RedisFeatureStore: FeatureReader {
         return Int(c.seconds) * 1_000_000_000 + Int(c.attoseconds / 1_000_000_000)
     }
 
-    private func note(_ e: FeatureError) {
-        if e.code == .redis { counters.redisErrors.wrappingIncrement(ordering: .relaxed) }
+    private func note(_ e: RedisError) {
+        if e.code == .connection || e.code == .command { counters.redisErrors.wrappingIncrement(ordering: .relaxed) }
     }
 
     /// The current version of each set: the cached pointer when fresh, else one pipelined GET for all stale ones.
@@ -174,7 +172,7 @@ public final class RedisFeatureStore: FeatureReader {
             let replies = try conn.pipeline(staleSets.map { ["GET", FeatureKeys.current($0)] })
             counters.recordFetch(nanoseconds: Self.nanos(t0.duration(to: .now)))
             return try replies.map {
-                if case .error(let e) = $0 { throw FeatureError(.redis, "GET current failed", cause: e) }
+                if case .error(let e) = $0 { throw RedisError(.command, "GET current failed", cause: e) }
                 return $0.text
             }
         }
@@ -236,7 +234,7 @@ public final class RedisFeatureStore: FeatureReader {
                 let replies = try conn.pipeline(zip(keys, fields).map { ["HMGET", $0] + $1 })
                 counters.recordFetch(nanoseconds: Self.nanos(t0.duration(to: .now)))
                 return try replies.map { reply in
-                    if case .error(let e) = reply { throw FeatureError(.redis, "HMGET failed", cause: e) }
+                    if case .error(let e) = reply { throw RedisError(.command, "HMGET failed", cause: e) }
                     return reply.array.map(\.text)
                 }
             }

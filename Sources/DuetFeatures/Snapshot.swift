@@ -1,4 +1,5 @@
 import Crypto
+import DuetJSON
 import Foundation
 
 /// A snapshot on disk (`manifest.json` + CSV data file), opened and verified: size and SHA-256
@@ -70,7 +71,8 @@ public struct Snapshot: Sendable {
         let width = manifest.fields.count + 1
         let source = dataPath
         let fields = manifest.fields
-        try CSVReader(bytes: data, source: source).forEachRecord { n, record in
+        do {
+            try forEachRecord(source: source) { n, record in
             guard record.count == width else {
                 throw FeatureError(.invalidSnapshot, "\(source): record \(n) has \(record.count) columns, expected \(width)")
             }
@@ -84,6 +86,13 @@ public struct Snapshot: Sendable {
             guard !record[0].isEmpty else { throw FeatureError(.invalidSnapshot, "\(source): record \(n) has an empty id") }
             try body(record[0], record[1...])
         }
+        } catch let e as CSVError {
+            throw FeatureError(e)
+        }
+    }
+
+    private func forEachRecord(source: String, _ body: (Int, [ArraySlice<UInt8>]) throws -> Void) throws {
+        try CSVReader(bytes: data, source: source).forEachRecord(body)
     }
 
     /// All rows as strings: (id, values in manifest field order).

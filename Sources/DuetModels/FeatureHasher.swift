@@ -20,68 +20,25 @@ public struct FeatureHasher: Sendable {
         self.interactionHashes = interactions.map { (Self.murmur3(Array($0.0.utf8)), Self.murmur3(Array($0.1.utf8))) }
     }
 
-    /// MurmurHash3_x86_32.
+    /// MurmurHash3_x86_32 of `bytes` (the one Murmur3 of Duet: `Murmur3Stream`, fed whole).
     @inlinable
-    public static func murmur3<C: Collection>(_ bytes: C, seed: UInt32 = 0) -> UInt32 where C.Element == UInt8 {
-        let c1: UInt32 = 0xcc9e_2d51, c2: UInt32 = 0x1b87_3593
-        var h = seed
-        var k: UInt32 = 0
-        var n = 0
-        for b in bytes {
-            k |= UInt32(b) << (8 * UInt32(n & 3))
-            n += 1
-            if n & 3 == 0 {
-                k &*= c1; k = (k << 15) | (k >> 17); k &*= c2
-                h ^= k; h = (h << 13) | (h >> 19); h = h &* 5 &+ 0xe654_6b64
-                k = 0
-            }
-        }
-        if n & 3 != 0 {
-            k &*= c1; k = (k << 15) | (k >> 17); k &*= c2
-            h ^= k
-        }
-        h ^= UInt32(truncatingIfNeeded: n)
-        h ^= h >> 16; h &*= 0x85eb_ca6b; h ^= h >> 13; h &*= 0xc2b2_ae35; h ^= h >> 16
-        return h
+    public static func murmur3<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+        var m = Murmur3Stream()
+        for b in bytes { m.add(b) }
+        return m.finish()
     }
 
-    /// Streaming MurmurHash3_x86_32, so `field=value` hashes without building a byte array.
-    struct Murmur {
-        var h: UInt32 = 0
-        var k: UInt32 = 0
-        var n = 0
+    /// What `Feature.fieldHash` keeps of a base feature: its field's hash mixed with its own (so two
+    /// values of one field cross differently).
+    @inlinable
+    public static func featureHash(field: UInt32, hash: UInt32) -> UInt32 {
+        field ^ (hash &* 0x9E37_79B1)
+    }
 
-        mutating func add(_ b: UInt8) {
-            k |= UInt32(b) << (8 * UInt32(n & 3))
-            n += 1
-            if n & 3 == 0 {
-                var kk = k &* 0xcc9e_2d51
-                kk = (kk << 15) | (kk >> 17)
-                kk &*= 0x1b87_3593
-                h ^= kk
-                h = (h << 13) | (h >> 19)
-                h = h &* 5 &+ 0xe654_6b64
-                k = 0
-            }
-        }
-
-        mutating func add(_ s: String) {
-            var s = s
-            s.withUTF8 { for b in $0 { add(b) } }
-        }
-
-        func finish() -> UInt32 {
-            var h = self.h
-            if n & 3 != 0 {
-                var kk = k &* 0xcc9e_2d51
-                kk = (kk << 15) | (kk >> 17)
-                kk &*= 0x1b87_3593
-                h ^= kk
-            }
-            h ^= UInt32(truncatingIfNeeded: n)
-            h ^= h >> 16; h &*= 0x85eb_ca6b; h ^= h >> 13; h &*= 0xc2b2_ae35; h ^= h >> 16
-            return h
-        }
+    /// The slot hash of an interaction of two features, from their field hashes (`Feature.fieldHash`).
+    @inlinable
+    public static func cross(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        finalMix((a &* 0x5bd1_e995) ^ b)
     }
 
     /// The full 32-bit hash of one named feature (before masking), its value, and its field's hash.
@@ -91,12 +48,12 @@ public struct FeatureHasher: Sendable {
     }
 
     static func hashWithField(_ f: NamedFeature) -> (hash: UInt32, value: Float, field: UInt32) {
-        var m = Murmur()
+        var m = Murmur3Stream()
         m.add(f.field)
         let field = m.finish()
         switch f.value {
         case .string(let s):
-            m.add(61)  // "="
+            m.add(UInt8(ascii: "="))
             m.add(s)
             return (m.finish(), 1, field)
         case .number(let x):
@@ -107,7 +64,7 @@ public struct FeatureHasher: Sendable {
     /// One feature, hashed as `hash(_:into:)` hashes it (without interactions).
     public func hash(_ f: NamedFeature) -> Feature {
         let (h, v, field) = Self.hashWithField(f)
-        return Feature(index: h & mask, value: v, fieldHash: field ^ (h &* 0x9E37_79B1))
+        return Feature(index: h & mask, value: v, fieldHash: Self.featureHash(field: field, hash: h))
     }
 
     /// Hashes `features` (plus interactions) into `out`, which is cleared first.
@@ -119,8 +76,7 @@ public struct FeatureHasher: Sendable {
         for (fa, fb) in interactions {
             for i in 0..<base where features[i].field == fa {
                 for j in 0..<base where features[j].field == fb {
-                    let mixed = (out[i].fieldHash &* 0x5bd1_e995) ^ out[j].fieldHash
-                    let h = Self.finalMix(mixed)
+                    let h = Self.cross(out[i].fieldHash, out[j].fieldHash)
                     out.append(Feature(index: h & mask, value: out[i].value * out[j].value, fieldHash: h))
                 }
             }
@@ -140,13 +96,13 @@ public struct FeatureHasher: Sendable {
         for (fa, fb) in interactions {
             for (i, u) in user.enumerated() where u.field == fa {
                 for (j, c) in item.enumerated() where c.field == fb {
-                    let h = Self.finalMix((userHashed[i].fieldHash &* 0x5bd1_e995) ^ itemHashed[j].fieldHash)
+                    let h = Self.cross(userHashed[i].fieldHash, itemHashed[j].fieldHash)
                     out.append(Feature(index: h & mask, value: userHashed[i].value * itemHashed[j].value, fieldHash: h))
                 }
             }
             for (i, c) in item.enumerated() where c.field == fa {
                 for (j, u) in user.enumerated() where u.field == fb {
-                    let h = Self.finalMix((itemHashed[i].fieldHash &* 0x5bd1_e995) ^ userHashed[j].fieldHash)
+                    let h = Self.cross(itemHashed[i].fieldHash, userHashed[j].fieldHash)
                     out.append(Feature(index: h & mask, value: itemHashed[i].value * userHashed[j].value, fieldHash: h))
                 }
             }
@@ -154,7 +110,7 @@ public struct FeatureHasher: Sendable {
     }
 
     @inlinable
-    static func finalMix(_ x: UInt32) -> UInt32 {
+    public static func finalMix(_ x: UInt32) -> UInt32 {
         var h = x
         h ^= h >> 16; h &*= 0x85eb_ca6b; h ^= h >> 13; h &*= 0xc2b2_ae35; h ^= h >> 16
         return h

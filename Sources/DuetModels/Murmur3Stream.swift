@@ -1,20 +1,21 @@
 /// MurmurHash3_x86_32 (seed 0) fed in pieces, bit-identical to `FeatureHasher.murmur3` of the
 /// concatenated bytes. The log readers hash `field=value` straight from the line buffer: a copy of
 /// the state after `field=` is kept per column, and each row only adds its value's bytes.
-struct Murmur3Stream {
-    var h: UInt32 = 0
+@frozen
+public struct Murmur3Stream: Sendable {
+    @usableFromInline var h: UInt32 = 0
     /// The bytes of the current, incomplete 4-byte block.
-    var k: UInt32 = 0
+    @usableFromInline var k: UInt32 = 0
     /// Bytes added so far.
-    var n = 0
+    @usableFromInline var n = 0
 
-    init() {}
+    @inlinable public init() {}
 
-    init(_ s: String) {
+    @inlinable public init(_ s: String) {
         add(s)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func mixBlock(_ h: UInt32, _ block: UInt32) -> UInt32 {
         var k = block &* 0xcc9e_2d51
         k = (k << 15) | (k >> 17)
@@ -24,8 +25,8 @@ struct Murmur3Stream {
         return h &* 5 &+ 0xe654_6b64
     }
 
-    @inline(__always)
-    mutating func add(_ b: UInt8) {
+    @inlinable @inline(__always)
+    public mutating func add(_ b: UInt8) {
         k |= UInt32(b) << (8 * UInt32(n & 3))
         n += 1
         if n & 3 == 0 {
@@ -35,8 +36,8 @@ struct Murmur3Stream {
     }
 
     /// Adds `count` bytes at `p`: whole 4-byte blocks are read as little-endian words.
-    @inline(__always)
-    mutating func add(_ p: UnsafeRawPointer, count: Int) {
+    @inlinable @inline(__always)
+    public mutating func add(_ p: UnsafeRawPointer, count: Int) {
         var i = 0
         while i < count && n & 3 != 0 {
             add(p.load(fromByteOffset: i, as: UInt8.self))
@@ -55,19 +56,20 @@ struct Murmur3Stream {
         }
     }
 
-    @inline(__always)
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always)
+    public mutating func add(_ bytes: UnsafeRawBufferPointer) {
         if let base = bytes.baseAddress { add(base, count: bytes.count) }
     }
 
-    mutating func add(_ s: String) {
+    @inlinable
+    public mutating func add(_ s: String) {
         var s = s
         s.withUTF8 { add(UnsafeRawBufferPointer($0)) }
     }
 
     /// The hash of the bytes added so far (the stream can go on).
-    @inline(__always)
-    func finish() -> UInt32 {
+    @inlinable @inline(__always)
+    public func finish() -> UInt32 {
         var h = self.h
         if n & 3 != 0 {
             var k = self.k &* 0xcc9e_2d51

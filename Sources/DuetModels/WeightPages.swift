@@ -55,9 +55,4 @@ public struct WeightPages: Sendable {
         for p in pages { out.append(contentsOf: p.values) }
         return out
     }
-
-    /// Pages not shared with `other` (how much a publish copied).
-    public func pagesDiffering(from other: WeightPages) -> Int {
-        zip(pages, other.pages).filter { $0 !== $1 }.count
-    }
 }

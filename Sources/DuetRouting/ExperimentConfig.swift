@@ -96,11 +96,11 @@ public struct Guardrails: Sendable, Equatable, Codable {
 
 /// Which model serves an arm: a slot (`static`, `online`) and optionally a pinned version.
 public struct ModelReference: Sendable, Hashable, Codable, CustomStringConvertible {
-    public static let slots = ["static", "online"]
-    public var slot: String
+    public static let slots = SlotName.allCases.map(\.rawValue)
+    public var slot: SlotName
     public var version: String?
 
-    public init(slot: String, version: String? = nil) {
+    public init(slot: SlotName, version: String? = nil) {
         self.slot = slot
         self.version = version
     }
@@ -108,7 +108,7 @@ public struct ModelReference: Sendable, Hashable, Codable, CustomStringConvertib
     /// Parses `static`, `static@<version>`, `online`, `online@<version>`; nil when malformed.
     public init?(parsing text: String) {
         let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let slot = parts.first.map(String.init), Self.slots.contains(slot) else { return nil }
+        guard let slot = parts.first.flatMap({ SlotName(rawValue: String($0)) }) else { return nil }
         if parts.count == 2 {
             let version = String(parts[1])
             guard !version.isEmpty,
@@ -120,5 +120,5 @@ public struct ModelReference: Sendable, Hashable, Codable, CustomStringConvertib
         }
     }
 
-    public var description: String { version.map { "\(slot)@\($0)" } ?? slot }
+    public var description: String { version.map { "\(slot.rawValue)@\($0)" } ?? slot.rawValue }
 }

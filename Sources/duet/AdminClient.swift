@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetAPI
 import DuetFeatures
 import Foundation
 
@@ -37,7 +38,6 @@ struct AdminClient {
     struct Reply {
         var status: Int
         var body: Data
-        var json: Any? { try? JSONSerialization.jsonObject(with: body) }
     }
 
     func send(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json") async throws -> Reply {
@@ -56,21 +56,33 @@ struct AdminClient {
         }
     }
 
-    /// Sends a request and returns the decoded JSON object, or throws a one-line error with the
-    /// server's own message on a non-2xx status.
-    func call(_ method: String, _ path: String, json: Any? = nil) async throws -> Any {
-        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) }
-        let reply = try await send(method, path, body: body)
+    /// Sends `body` (JSON) and decodes the answer as `Response` (the server's own `DuetAPI` type), or
+    /// throws a one-line error with the server's message on a non-2xx status.
+    func call<Response: Decodable>(_ method: String, _ path: String, body: (any Encodable)? = nil, as: Response.Type = Response.self) async throws -> Response {
+        let reply = try await send(method, path, body: try body.map { try JSONEncoder().encode($0) })
         try Self.check(reply, method: method, path: path)
-        return reply.json ?? [:]
+        return try Self.decode(Response.self, reply, method: method, path: path)
+    }
+
+    static func decode<Response: Decodable>(_ type: Response.Type, _ reply: Reply, method: String, path: String) throws -> Response {
+        do {
+            return try JSONDecoder().decode(type, from: reply.body)
+        } catch {
+            throw CLIError("\(method) \(path): the server's answer is not a \(type): \(error)")
+        }
+    }
+
+    /// The server's error body, when the reply carries one.
+    static func error(_ reply: Reply) -> ErrorBody.Detail? {
+        try? JSONDecoder().decode(ErrorBody.self, from: reply.body).error
     }
 
     static func check(_ reply: Reply, method: String, path: String) throws {
         guard (200..<300).contains(reply.status) else {
             var message = String(decoding: reply.body, as: UTF8.self)
-            if let obj = reply.json as? [String: Any], let err = obj["error"] as? [String: Any] {
-                message = (err["message"] as? String) ?? message
-                if let details = err["details"] as? [String], !details.isEmpty {
+            if let error = error(reply) {
+                message = error.message
+                if let details = error.details, !details.isEmpty {
                     message += "\n" + details.joined(separator: "\n")
                 }
             }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import DuetAPI
+import DuetIngest
+import DuetServer
 import Foundation
 
 /// `duet demo`: the whole loop on real data in one command, on the embedded feature store.
@@ -40,7 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
 
         // 2. The server, on the embedded store.
-        let port = self.port ?? Self.freePort()
+        let port = self.port ?? LoopbackPort.free()
         let token = "demo-" + UUID().uuidString.prefix(8)
         let base = "http://127.0.0.1:\(port)"
         say("2/5 starting duet serve on \(base) (data in \(data))…")
@@ -59,7 +62,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await Self.waitReady(client, server: server, log: data + "/server.log")
 
         // 3. Replay.
-        let rows = try Self.readOBD(log, limit: limit)
+        let rows = try OBDLoggedRow.read(log, limit: limit)
         say("3/5 replaying \(rows.count) logged rounds through POST /v1/recommend and /v1/feedback…")
         let started = ContinuousClock.now
         let progress = Progress(total: rows.count)
@@ -83,24 +86,19 @@ struct DemoCommand: AsyncParsableCommand {
 
         // 4. Report.
         say("4/5 results\n")
-        let report = try await client.call("GET", "/v1/admin/experiments/\(experiment)/report") as? [String: Any] ?? [:]
+        let report = try await client.call("GET", "/v1/admin/experiments/\(experiment)/report", as: ExperimentReport.self)
         say(ExperimentRemote.formatReport(report))
-        let online = try await client.call("GET", "/v1/admin/models/online") as? [String: Any] ?? [:]
-        let versions = online["versions"] as? [[String: Any]] ?? []
-        say("online model: \(versions.count) versions kept in memory, current \(online["current"] as? String ?? "-")")
+        let online = try await client.call("GET", "/v1/admin/models/online", as: SlotInfo.self)
+        say("online model: \(online.versions.count) versions kept in memory, current \(online.current ?? "-")")
 
         // 5. Rollback.
         say("\n5/5 rolling the online model back one version through the admin API…")
         let t0 = ContinuousClock.now
-        let swap = try await client.call("POST", "/v1/admin/models/online/rollback", json: [String: Any]()) as? [String: Any] ?? [:]
+        let swap = try await client.call("POST", "/v1/admin/models/online/rollback", body: RollbackRequest(), as: SwapInfo.self)
         let rt = ModelCommand.ms(ContinuousClock.now - t0)
-        say(String(format: "online: %@ → %@ (swap %.2f µs in process, %@ round trip)",
-                     (swap["from"] as? String ?? "?") as NSString, (swap["to"] as? String ?? "?") as NSString,
-                     (swap["swap_seconds"] as? Double ?? 0) * 1e6, rt as NSString))
-        let after = try await client.call("POST", "/v1/recommend", json: ["experiment": experiment, "user": "u0", "k": 3]) as? [String: Any] ?? [:]
-        if let m = after["model"] as? [String: Any] {
-            say("next recommendation served by \(m["slot"] as? String ?? "?")@\(m["version"] as? String ?? "?")")
-        }
+        say("online: \(swap.from) → \(swap.to) (swap \(String(format: "%.2f", swap.swapSeconds * 1e6)) µs in process, \(rt) round trip)")
+        let after = try await client.call("POST", "/v1/recommend", body: RecommendRequest(experiment: experiment, user: "u0", k: 3), as: RecommendResponse.self)
+        say("next recommendation served by \(after.model.slot)@\(after.model.version)")
         if keepRunning {
             say("\nserver running (pid \(server.processIdentifier)); Ctrl-C to stop")
             say("  API:      \(base)/v1/recommend  (spec: \(base)/openapi.json)")
@@ -114,38 +112,10 @@ struct DemoCommand: AsyncParsableCommand {
     /// Unbuffered stdout lines, so they interleave correctly with the progress bar on stderr.
     func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
-    struct Row: Sendable {
-        var index: Int
-        var item: String
-        var position: String
-        var click: Int
-    }
-
-    /// Reads (row index, item_id, position, click) from an OBD CSV.
-    static func readOBD(_ path: String, limit: Int) throws -> [Row] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read") }
-        var lines = text.split(separator: "\n")
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
-              let item = header.firstIndex(of: "item_id"), let pos = header.firstIndex(of: "position"),
-              let click = header.firstIndex(of: "click")
-        else { throw CLIError("\(path):1: expected OBD columns item_id, position, click") }
-        lines.removeFirst()
-        if limit > 0 { lines = Array(lines.prefix(limit)) }
-        return try lines.enumerated().map { n, line in
-            let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count > max(item, pos, click), let c = Int(f[click]) else { throw CLIError("\(path):\(n + 2): malformed row") }
-            return Row(index: Int(f[0]) ?? n, item: String(f[item]), position: String(f[pos]), click: c)
-        }
-    }
-
-    static func replay(_ row: Row, experiment: String, client: AdminClient) async throws {
-        let request: [String: Any] = [
-            "experiment": experiment, "user": "u\(row.index)", "candidates": [row.item], "k": 1,
-            "context": ["position": row.position],
-        ]
-        let rec = try await client.call("POST", "/v1/recommend", json: request) as? [String: Any] ?? [:]
-        guard let id = rec["request_id"] as? String else { throw CLIError("recommend: no request_id in reply") }
-        _ = try await client.call("POST", "/v1/feedback", json: ["request_id": id, "item": row.item, "label": row.click])
+    static func replay(_ row: OBDLoggedRow, experiment: String, client: AdminClient) async throws {
+        let request = RecommendRequest(experiment: experiment, user: "u\(row.index)", candidates: [row.item], k: 1, context: ["position": .string(row.position)])
+        let rec = try await client.call("POST", "/v1/recommend", body: request, as: RecommendResponse.self)
+        _ = try await client.call("POST", "/v1/feedback", body: FeedbackRequest(requestID: rec.requestID, item: row.item, label: Double(row.click)), as: FeedbackResponse.self)
     }
 
     static func waitReady(_ client: AdminClient, server: Process, log: String) async throws {
@@ -167,18 +137,6 @@ struct DemoCommand: AsyncParsableCommand {
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus
-    }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// A one-line progress bar on stderr.

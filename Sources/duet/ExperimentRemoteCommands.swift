@@ -1,11 +1,14 @@
 import ArgumentParser
+import DuetAPI
 import Foundation
 
 /// The `duet experiment` verbs that talk to a running server (apply, list, history, diff, revert, report).
 enum ExperimentRemote {
-    static func printJSON(_ value: Any) throws {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+    /// Prints a server answer as JSON (pretty, keys sorted), as the `--json` flags promise.
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     static func readFile(_ path: String) throws -> String {
@@ -21,18 +24,18 @@ enum ExperimentRemote {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let configs = try files.map { ["file": $0, "yaml": try ExperimentRemote.readFile($0)] }
+            let batch = ExperimentBatch(configs: try files.map { .init(file: $0, yaml: try ExperimentRemote.readFile($0)) })
             let client = try server.client
-            let reply = try await client.send("PUT", "/v1/admin/experiments", body: try JSONSerialization.data(withJSONObject: ["configs": configs]))
-            if reply.status == 422, let obj = reply.json as? [String: Any], let err = obj["error"] as? [String: Any] {
-                for line in err["details"] as? [String] ?? [err["message"] as? String ?? "invalid"] {
+            let reply = try await client.send("PUT", "/v1/admin/experiments", body: try JSONEncoder().encode(batch))
+            if reply.status == 422, let error = AdminClient.error(reply) {
+                for line in error.details ?? [error.message] {
                     FileHandle.standardError.write(Data((line + "\n").utf8))
                 }
                 throw ExitCode(1)
             }
             try AdminClient.check(reply, method: "PUT", path: "/v1/admin/experiments")
-            for a in (reply.json as? [String: Any])?["applied"] as? [[String: Any]] ?? [] {
-                print("applied \(a["key"] as? String ?? "?") revision \(a["revision"] as? Int ?? 0)")
+            for a in try AdminClient.decode(AppliedRevisions.self, reply, method: "PUT", path: "/v1/admin/experiments").applied {
+                print("applied \(a.key) revision \(a.revision)")
             }
         }
     }
@@ -43,18 +46,14 @@ enum ExperimentRemote {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let reply = try await server.client.call("GET", "/v1/admin/experiments")
+            let reply = try await server.client.call("GET", "/v1/admin/experiments", as: ExperimentList.self)
             if json { return try ExperimentRemote.printJSON(reply) }
-            for e in (reply as? [String: Any])?["experiments"] as? [[String: Any]] ?? [] {
-                let srm = e["srm_p_value"] as? Double ?? 1
-                print("\(e["key"] as? String ?? "?")\trevision \(e["revision"] as? Int ?? 0)\t\(e["status"] as? String ?? "?")\tSRM p=\(String(format: "%.4g", srm))\(srm < 0.001 ? "  MISMATCH" : "")")
-                let arms = e["arms"] as? [[String: Any]] ?? []
-                let total = max(1, arms.reduce(0) { $0 + ($1["assigned"] as? Int ?? 0) })
-                for a in arms {
-                    let assigned = a["assigned"] as? Int ?? 0
+            for e in reply.experiments {
+                print("\(e.key)\trevision \(e.revision)\t\(e.status)\tSRM p=\(String(format: "%.4g", e.srmPValue))\(e.srmPValue < 0.001 ? "  MISMATCH" : "")")
+                let total = max(1, e.arms.reduce(0) { $0 + $1.assigned })
+                for a in e.arms {
                     print(String(format: "  %@\t%@\tconfigured %.1f%%\tobserved %.1f%% (%d)",
-                                 a["name"] as? String ?? "?", a["model"] as? String ?? "?", (a["weight"] as? Double ?? 0) * 100,
-                                 Double(assigned) / Double(total) * 100, assigned))
+                                 a.name, a.model, a.weight * 100, Double(a.assigned) / Double(total) * 100, a.assigned))
                 }
             }
         }
@@ -67,12 +66,11 @@ enum ExperimentRemote {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let reply = try await server.client.call("GET", "/v1/admin/experiments/\(key)/history")
+            let reply = try await server.client.call("GET", "/v1/admin/experiments/\(key)/history", as: RevisionList.self)
             if json { return try ExperimentRemote.printJSON(reply) }
-            for r in (reply as? [String: Any])?["revisions"] as? [[String: Any]] ?? [] {
-                let at = Date(timeIntervalSince1970: r["created_at"] as? Double ?? 0)
-                let revert = (r["reverted_from"] as? Int).map { "  (revert to \($0))" } ?? ""
-                print("revision \(r["revision"] as? Int ?? 0)\t\(at)\tby \(r["author"] as? String ?? "?")\(revert)")
+            for r in reply.revisions {
+                let revert = r.revertedFrom.map { "  (revert to \($0))" } ?? ""
+                print("revision \(r.revision)\t\(Date(timeIntervalSince1970: r.createdAt))\tby \(r.author)\(revert)")
             }
         }
     }
@@ -94,7 +92,7 @@ enum ExperimentRemote {
                 live = ""
             } else {
                 try AdminClient.check(reply, method: "GET", path: "/v1/admin/experiments/\(key)")
-                live = (reply.json as? [String: Any])?["yaml"] as? String ?? ""
+                live = try AdminClient.decode(ExperimentState.self, reply, method: "GET", path: "/v1/admin/experiments/\(key)").yaml
             }
             let lines = ExperimentRemote.lineDiff(old: live, new: local)
             if lines.isEmpty { print("\(key): no change from the live revision") } else {
@@ -130,11 +128,9 @@ enum ExperimentRemote {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            var body: [String: Any] = [:]
-            if let to { body["to"] = to }
-            let reply = try await server.client.call("POST", "/v1/admin/experiments/\(key)/revert", json: body)
-            for a in (reply as? [String: Any])?["applied"] as? [[String: Any]] ?? [] {
-                print("reverted \(a["key"] as? String ?? "?"): now revision \(a["revision"] as? Int ?? 0)")
+            let reply = try await server.client.call("POST", "/v1/admin/experiments/\(key)/revert", body: RevertRequest(to: to), as: AppliedRevisions.self)
+            for a in reply.applied {
+                print("reverted \(a.key): now revision \(a.revision)")
             }
         }
     }
@@ -146,34 +142,33 @@ enum ExperimentRemote {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let reply = try await server.client.call("GET", "/v1/admin/experiments/\(key)/report")
+            let reply = try await server.client.call("GET", "/v1/admin/experiments/\(key)/report", as: ExperimentReport.self)
             if json { return try ExperimentRemote.printJSON(reply) }
-            print(ExperimentRemote.formatReport(reply as? [String: Any] ?? [:]))
+            print(ExperimentRemote.formatReport(reply))
         }
     }
 
     /// The per-arm table shared by `duet experiment report` and `duet demo`.
-    static func formatReport(_ r: [String: Any]) -> String {
+    static func formatReport(_ r: ExperimentReport) -> String {
         func pad(_ s: String, _ n: Int, right: Bool = false) -> String {
             s.count >= n ? s : (right ? String(repeating: " ", count: n - s.count) + s : s + String(repeating: " ", count: n - s.count))
         }
-        var out = "experiment \(r["experiment"] as? String ?? "?") (revision \(r["revision"] as? Int ?? 0))\n"
+        var out = "experiment \(r.experiment) (revision \(r.revision))\n"
         out += pad("arm", 10) + " " + pad("model", 12) + " " + pad("requests", 9, right: true) + " " + pad("feedback", 9, right: true) + " "
             + pad("clicks", 7, right: true) + "  " + pad("CTR [95% CI]", 26) + " " + pad("logloss", 8, right: true) + " " + pad("versions", 8, right: true) + "\n"
-        for a in r["arms"] as? [[String: Any]] ?? [] {
-            let ctr = String(format: "%.3f%% [%.3f, %.3f]", (a["ctr"] as? Double ?? 0) * 100, (a["ctr_low"] as? Double ?? 0) * 100, (a["ctr_high"] as? Double ?? 0) * 100)
-            let loss = (a["logloss"] as? Double).map { String(format: "%.5f", $0) } ?? "-"
-            out += pad(a["arm"] as? String ?? "?", 10) + " " + pad(a["model"] as? String ?? "?", 12) + " "
-                + pad("\(a["requests"] as? Int ?? 0)", 9, right: true) + " " + pad("\(a["feedback"] as? Int ?? 0)", 9, right: true) + " "
-                + pad("\(a["clicks"] as? Int ?? 0)", 7, right: true) + "  " + pad(ctr, 26) + " " + pad(loss, 8, right: true) + " "
-                + pad((a["versions"] as? Int).map(String.init) ?? "-", 8, right: true) + "\n"
+        for a in r.arms {
+            let ctr = String(format: "%.3f%% [%.3f, %.3f]", a.ctr * 100, a.ctrLow * 100, a.ctrHigh * 100)
+            let loss = a.logloss.map { String(format: "%.5f", $0) } ?? "-"
+            out += pad(a.arm, 10) + " " + pad(a.model, 12) + " "
+                + pad("\(a.requests)", 9, right: true) + " " + pad("\(a.feedback)", 9, right: true) + " "
+                + pad("\(a.clicks)", 7, right: true) + "  " + pad(ctr, 26) + " " + pad(loss, 8, right: true) + " "
+                + pad(a.versions.map(String.init) ?? "-", 8, right: true) + "\n"
         }
-        for d in r["differences"] as? [[String: Any]] ?? [] {
-            out += "CTR \(d["arm"] as? String ?? "?") − \(d["baseline"] as? String ?? "?"): "
-                + String(format: "%+.3f pp [%+.3f, %+.3f] (95%% interval)\n", (d["difference"] as? Double ?? 0) * 100, (d["low"] as? Double ?? 0) * 100, (d["high"] as? Double ?? 0) * 100)
+        for d in r.differences {
+            out += "CTR \(d.arm) − \(d.baseline): "
+                + String(format: "%+.3f pp [%+.3f, %+.3f] (95%% interval)\n", d.difference * 100, d.low * 100, d.high * 100)
         }
-        let srm = r["srm_p_value"] as? Double ?? 1
-        out += "SRM check: p = " + String(format: "%.4g", srm) + (srm < 0.001 ? " — sample ratio MISMATCH" : " — split as configured")
+        out += "SRM check: p = " + String(format: "%.4g", r.srmPValue) + (r.srmPValue < 0.001 ? " — sample ratio MISMATCH" : " — split as configured")
         return out
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import DuetServer
+import DuetAPI
 
 /// `duet openapi`: prints the HTTP API's OpenAPI 3.1 document (the same one the server serves).
 struct OpenAPICommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetIngest
 import DuetModels
 import Foundation
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetAPI
 import Foundation
 
 /// `duet rollback SLOT [--to VERSION]`: on-call's one command.
@@ -15,13 +16,9 @@ struct RollbackCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try server.client
         let started = ContinuousClock.now
-        var body: [String: Any] = [:]
-        if let to { body["to"] = to }
-        let reply = try await client.call("POST", "/v1/admin/models/\(slot)/rollback", json: body) as? [String: Any] ?? [:]
+        let reply = try await client.call("POST", "/v1/admin/models/\(slot)/rollback", body: RollbackRequest(to: to), as: SwapInfo.self)
         let roundTrip = ContinuousClock.now - started
-        let from = reply["from"] as? String ?? "?", to = reply["to"] as? String ?? "?"
-        let swap = (reply["swap_seconds"] as? Double ?? 0) * 1e6
-        print("\(slot): \(from) → \(to) (swap \(String(format: "%.2f", swap)) µs in process, \(ModelCommand.ms(roundTrip)) round trip)")
+        print("\(slot): \(reply.from) → \(reply.to) (swap \(String(format: "%.2f", reply.swapSeconds * 1e6)) µs in process, \(ModelCommand.ms(roundTrip)) round trip)")
     }
 }
 
@@ -47,20 +44,21 @@ struct ModelCommand: AsyncParsableCommand {
         func run() async throws {
             let client = try server.client
             let path = slot.map { "/v1/admin/models/\($0)" } ?? "/v1/admin/models"
-            let reply = try await client.call("GET", path)
-            if json {
-                let data = try JSONSerialization.data(withJSONObject: reply, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
-                return
+            let slots: [SlotInfo]
+            if slot == nil {
+                let reply = try await client.call("GET", path, as: SlotList.self)
+                if json { return try ExperimentRemote.printJSON(reply) }
+                slots = reply.slots
+            } else {
+                let reply = try await client.call("GET", path, as: SlotInfo.self)
+                if json { return try ExperimentRemote.printJSON(reply) }
+                slots = [reply]
             }
-            let slots: [[String: Any]] = slot == nil ? ((reply as? [String: Any])?["slots"] as? [[String: Any]] ?? []) : [reply as? [String: Any] ?? [:]]
             for s in slots {
-                print("\(s["slot"] as? String ?? "?")  current: \(s["current"] as? String ?? "-")")
-                for v in s["versions"] as? [[String: Any]] ?? [] {
-                    let mark = (v["current"] as? Bool ?? false) ? "*" : " "
-                    let loss = (v["logloss"] as? Double).map { String(format: "%.5f", $0) } ?? "-"
-                    let created = Date(timeIntervalSince1970: v["created_at"] as? Double ?? 0)
-                    print("  \(mark) \(v["id"] as? String ?? "?")\tparent \(v["parent_id"] as? String ?? "-")\t\(v["examples"] as? Int ?? 0) examples\tlogloss \(loss)\t\(created)")
+                print("\(s.slot)  current: \(s.current ?? "-")")
+                for v in s.versions {
+                    let loss = v.logloss.map { String(format: "%.5f", $0) } ?? "-"
+                    print("  \(v.current ? "*" : " ") \(v.id)\tparent \(v.parentID ?? "-")\t\(v.examples) examples\tlogloss \(loss)\t\(Date(timeIntervalSince1970: v.createdAt))")
                 }
             }
         }
@@ -73,8 +71,8 @@ struct ModelCommand: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
-            let reply = try await server.client.call("POST", "/v1/admin/models/\(slot)/promote", json: ["version": version]) as? [String: Any] ?? [:]
-            print("\(slot): \(reply["from"] as? String ?? "?") → \(reply["to"] as? String ?? "?")")
+            let reply = try await server.client.call("POST", "/v1/admin/models/\(slot)/promote", body: PromoteRequest(version: version), as: SwapInfo.self)
+            print("\(slot): \(reply.from) → \(reply.to)")
         }
     }
 }
@@ -99,15 +97,10 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         var path = "/v1/admin/audit?limit=\(limit)"
         if let since { path += "&since=\(try Self.parseSince(since))" }
-        let reply = try await server.client.call("GET", path)
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: reply, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-            return
-        }
-        for e in (reply as? [String: Any])?["entries"] as? [[String: Any]] ?? [] {
-            let at = Date(timeIntervalSince1970: e["at"] as? Double ?? 0)
-            print("\(at)\t\(e["actor"] as? String ?? "?")\t\(e["action"] as? String ?? "?")\t\(e["target"] as? String ?? "?")\t\(e["before"] as? String ?? "-") → \(e["after"] as? String ?? "-")")
+        let reply = try await server.client.call("GET", path, as: AuditList.self)
+        if json { return try ExperimentRemote.printJSON(reply) }
+        for e in reply.entries {
+            print("\(Date(timeIntervalSince1970: e.at))\t\(e.actor)\t\(e.action)\t\(e.target)\t\(e.before ?? "-") → \(e.after ?? "-")")
         }
     }
 }

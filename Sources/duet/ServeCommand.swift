@@ -10,7 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Every flag can also come from the environment as DUET_<NAME> (e.g. DUET_PORT) or from --config duet.yaml (keys like data_dir, admin_token). Flags win over the environment, which wins over the file."
     )
 
-    @Option(help: "A duet.yaml with settings (keys: \(ServerConfiguration.keys.joined(separator: ", "))).")
+    @Option(help: "A duet.yaml with settings (keys: \(ServeSettings.keys.joined(separator: ", "))).")
     var config: String?
     @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
     @Option(help: "Port (default 8080).") var port: Int?
@@ -24,14 +24,14 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = ServerConfiguration()
         do {
-            if let config { try configuration.apply(yamlFile: config) }
-            try configuration.apply(environment: ProcessInfo.processInfo.environment)
+            if let config { try ServeSettings.apply(yamlFile: config, to: &configuration) }
+            try ServeSettings.apply(environment: ProcessInfo.processInfo.environment, to: &configuration)
             let flags: [(String, String?)] = [
                 ("host", host), ("port", port.map(String.init)), ("data_dir", dataDir), ("experiments", experiments),
                 ("features", features), ("redis", redis), ("admin_token", adminToken),
             ]
             for case let (key, value?) in flags {
-                try configuration.apply(key: key, value: value, source: "--" + key.replacingOccurrences(of: "_", with: "-"))
+                try ServeSettings.apply(key: key, value: value, source: "--" + key.replacingOccurrences(of: "_", with: "-"), to: &configuration)
             }
         } catch let error as ConfigurationError {
             throw CLIError(error.message)

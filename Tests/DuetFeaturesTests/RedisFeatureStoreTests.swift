@@ -1,4 +1,5 @@
 import DuetFeatures
+import DuetRedis
 import DuetTestSupport
 import Foundation
 import Testing

@@ -24,7 +24,7 @@ import Testing
         let c = try ExperimentLoader.parse(yaml: Self.good, file: "x.yaml")
         #expect(c.seed == "homepage" && c.hashVersion == 2 && c.coverage == 1 && c.status == .running)
         #expect(c.defaultArm == "static" && c.arms.map(\.weight) == [0.6, 0.4])
-        #expect(c.arms[1].model == ModelReference(slot: "online"))
+        #expect(c.arms[1].model == ModelReference(slot: .online))
     }
 
     @Test func omittedWeightsMeanEqualSplit() throws {

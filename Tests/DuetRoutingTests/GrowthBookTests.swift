@@ -67,7 +67,7 @@ import Testing
 
     @Test func routeTableAssignsAsTheSDK() {
         for c in Self.vectors.assignments {
-            let arms = c.weights.enumerated().map { Arm(name: "a\($0.offset)", weight: $0.element, model: ModelReference(slot: "static")) }
+            let arms = c.weights.enumerated().map { Arm(name: "a\($0.offset)", weight: $0.element, model: ModelReference(slot: .static)) }
             let table = RouteTable(experiments: [ExperimentConfig(key: "e", seed: c.seed, hashVersion: c.version, coverage: c.coverage, arms: arms)])
             for (user, want) in zip(c.users, c.arms) {
                 let a = table.assign(experiment: "e", user: user)!

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct RouteTableTests {
     func arms(_ w: [Double]) -> [Arm] {
-        w.enumerated().map { Arm(name: ["static", "online", "third"][$0.offset], weight: $0.element, model: ModelReference(slot: "static")) }
+        w.enumerated().map { Arm(name: ["static", "online", "third"][$0.offset], weight: $0.element, model: ModelReference(slot: .static)) }
     }
 
     @Test func sameUserSameArmEveryTime() {

@@ -1,3 +1,4 @@
+import DuetAPI
 import DuetFeatures
 import DuetModels
 @testable import DuetServer
@@ -43,10 +44,10 @@ import Testing
         let r = RequestFeatures(user: prepared, context: context, ids: itemRows.map(\.id), batch: batch, hasher: hasher)
         var scratch = ScoringScratch(), scores: [Float] = []
         r.score(version, scratch: &scratch, into: &scores)
-        let user = userRow.values.mapValues(DuetRuntime.featureValue)
+        let user = userRow.values.mapValues(\.featureValue)
         let ctx: [String: FeatureValue] = ["position": .string("2"), "hour": .number(13)]
         for (c, row) in itemRows.enumerated() {
-            let trained = hasher.hash(FeatureNaming.example(user: user, context: ctx, itemID: row.id, item: row.values.mapValues(DuetRuntime.featureValue)))
+            let trained = hasher.hash(FeatureNaming.example(user: user, context: ctx, itemID: row.id, item: row.values.mapValues(\.featureValue)))
             #expect(sorted(r.user + r.candidate(c)) == sorted(trained), "candidate \(row.id)")
             #expect(abs(Double(scores[c]) - version.predict(trained)) < 1e-5, "candidate \(row.id)")
         }

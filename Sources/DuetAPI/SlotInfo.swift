@@ -1,0 +1,44 @@
+/// A model slot and the versions it keeps in memory, newest first (`GET /v1/admin/models[/{slot}]`).
+public struct SlotInfo: Codable, Sendable {
+    public struct Version: Codable, Sendable {
+        public var id: String
+        public var parentID: String?
+        public var kind: String
+        public var createdAt: Double
+        public var examples: Int
+        public var logloss: Double?
+        public var auc: Double?
+        public var current: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case id, parentID = "parent_id", kind, createdAt = "created_at", examples, logloss, auc, current
+        }
+
+        public init(id: String, parentID: String?, kind: String, createdAt: Double, examples: Int, logloss: Double?, auc: Double?, current: Bool) {
+            self.id = id
+            self.parentID = parentID
+            self.kind = kind
+            self.createdAt = createdAt
+            self.examples = examples
+            self.logloss = logloss
+            self.auc = auc
+            self.current = current
+        }
+    }
+
+    public var slot: String
+    public var current: String?
+    public var versions: [Version]
+
+    public init(slot: String, current: String?, versions: [Version]) {
+        self.slot = slot
+        self.current = current
+        self.versions = versions
+    }
+}
+
+/// `GET /v1/admin/models`.
+public struct SlotList: Codable, Sendable {
+    public var slots: [SlotInfo]
+    public init(slots: [SlotInfo]) { self.slots = slots }
+}

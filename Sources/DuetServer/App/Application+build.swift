@@ -1,0 +1,88 @@
+import DuetFeatures
+import DuetStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The one place the server is assembled, for the executable and the tests alike: builds the
+/// services from `dependencies` and `configuration`, wires them to the controllers and middleware,
+/// and returns the application (its services: the learner and the static-model watcher).
+///
+///     let app = try await buildApplication(configuration, dependencies: .live(configuration, logger: logger))
+///     try await app.runService()
+public func buildApplication(
+    _ configuration: ServerConfiguration, dependencies: AppDependencies
+) async throws -> some ApplicationProtocol {
+    let started = ContinuousClock.now
+    let logger = dependencies.logger
+    let (router, services) = try await buildRouter(configuration, dependencies: dependencies)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "duet"),
+        services: services,
+        onServerRunning: { _ in
+            let elapsed = ContinuousClock.now - started
+            logger.info("duet serving", metadata: [
+                "address": "http://\(configuration.host):\(configuration.port)",
+                "startup_ms": "\(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)",
+            ])
+        },
+        logger: logger
+    )
+}
+
+/// The services and the routes, with their middleware: what `buildApplication` serves.
+func buildRouter(
+    _ configuration: ServerConfiguration, dependencies: AppDependencies
+) async throws -> (router: Router<DuetRequestContext>, services: [any Service]) {
+    let logger = dependencies.logger, metrics = dependencies.metrics, database = dependencies.database
+
+    // Models: the registry, the learner, the static files. The files are read while the experiments load.
+    let registry = ModelRegistry(versionsKept: configuration.versionsKept, database: database, metrics: metrics, clock: dependencies.clock, logger: logger)
+    let learner = try LearnerService(
+        dataDirectory: configuration.dataDirectory,
+        configuration: .init(publishInterval: configuration.publishInterval, publishEvery: configuration.publishEvery,
+                             checkpointInterval: configuration.checkpointInterval),
+        registry: registry, database: database, metrics: metrics, logger: logger)
+    let watcher = try StaticModelWatcher(dataDirectory: configuration.dataDirectory, registry: registry, learner: learner, logger: logger)
+    async let modelsLoaded: Void = {
+        await watcher.loadExisting()
+        try await learner.start()
+    }()
+    let experiments = try await ExperimentControl(
+        database: database, directory: configuration.experimentsDirectory, metrics: metrics, logger: logger)
+    try await modelsLoaded
+
+    // Serving.
+    let preparer = FeaturePreparer(features: dependencies.features, userSet: configuration.userFeatureSet, itemSet: configuration.itemFeatureSet)
+    let impressions = ImpressionStore<Impression>(capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL)
+    let guardrail = Guardrail(models: registry, experiments: experiments, logger: logger)
+    let body = BodyLimit(maxBytes: configuration.maxBodyBytes)
+    if configuration.adminTokens.isEmpty {
+        logger.warning("no --admin-token: admin routes refuse every request")
+    }
+
+    // Probes and the scrape answer untimed (as the load balancer and Prometheus call them, not users);
+    // every other route is timed by its pattern, and its domain errors are mapped to HTTP in one place.
+    let router = Router(context: DuetRequestContext.self)
+    let status = StatusController(
+        status: StatusReporter(experiments: experiments, models: registry, features: dependencies.features, database: database,
+                               featureStore: dependencies.featureStoreName),
+        scrape: ScrapeCollector(metrics: metrics, features: dependencies.features, preparer: preparer, learner: learner, experiments: experiments),
+        models: registry)
+    status.addProbes(to: router)
+    let timed = router.group().add(middleware: RequestMetricsMiddleware(metrics: metrics)).add(middleware: ErrorMappingMiddleware())
+    status.addPage(to: timed)
+    ServingController(
+        recommend: RecommendService(maxCandidates: configuration.maxCandidates, experiments: experiments, models: registry, preparer: preparer,
+                                    impressions: impressions, metrics: metrics),
+        feedback: FeedbackService(impressions: impressions, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
+        body: body
+    ).addRoutes(to: timed.group("/v1"))
+    let admin = timed.group("/v1/admin").add(middleware: AdminAuthMiddleware(auth: AdminAuth(tokens: configuration.adminTokens)))
+    ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
+                         database: database, body: body).addRoutes(to: admin)
+    ModelController(models: registry, body: body).addRoutes(to: admin)
+    return (router, [learner, watcher])
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Everything `duet serve` can be told, with a default for each field.
+///
+/// The executable builds it once from (in order of precedence) command-line flags, `DUET_<NAME>`
+/// environment variables, an optional `duet.yaml`, and these defaults (`ServeSettings` in `duet`).
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// SQLite file and model files live here.
+    public var dataDirectory = "./duet-data"
+    public var experimentsDirectory = "experiments"
+    public var featuresDirectory = "features"
+    /// `redis://host:port[/db]`; nil serves features from the embedded store (features/snapshots).
+    public var redisURL: String?
+    /// Admin tokens by name (the name is what the audit log records). Empty: admin routes refuse all.
+    public var adminTokens: [String: String] = [:]
+    /// Most candidates one /v1/recommend may carry.
+    public var maxCandidates = 1000
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes = 1 << 20
+    /// How long a served impression waits for its feedback.
+    public var impressionTTL: Duration = .seconds(600)
+    /// Most impressions kept for the feedback join (oldest dropped first).
+    public var impressionCapacity = 200_000
+    /// Online learner: publish a new version at least this often while it learns.
+    public var publishInterval: Duration = .milliseconds(250)
+    /// Online learner: also publish after this many examples.
+    public var publishEvery = 10_000
+    /// Online model checkpoint period.
+    public var checkpointInterval: Duration = .seconds(5)
+    /// Feature read budget on the request path.
+    public var featureBudget: Duration = .milliseconds(5)
+    /// Feature sets used for users and items.
+    public var userFeatureSet = "user_profile"
+    public var itemFeatureSet = "item_catalog"
+    /// Model versions kept in memory per slot.
+    public var versionsKept = 16
+
+    public init() {}
+}
+
+/// A configuration problem: names the source (flag, variable or file) and the setting.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

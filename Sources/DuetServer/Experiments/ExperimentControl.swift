@@ -1,0 +1,158 @@
+import Atomics
+import DuetRouting
+import DuetStore
+import Foundation
+import Logging
+
+/// The live experiments: an immutable route table behind one atomic reference (what requests read),
+/// and the writer that validates, stores and swaps new revisions (what admins call).
+public final class ExperimentControl: Sendable {
+    /// One published state: the table, each experiment's revision, its YAML and counters.
+    public final class Snapshot: AtomicReference, Sendable {
+        public let table: RouteTable
+        public let revisions: [String: ExperimentRevision]
+        public let stats: [String: ExperimentStats]
+        /// The SRM p-value of `config`'s live revision: observed assignments against configured weights.
+        public func srmPValue(_ config: ExperimentConfig) -> Double {
+            ExperimentStatistics.srmPValue(observed: stats[config.key]?.arms.map(\.assigned) ?? [], weights: config.arms.map(\.weight))
+        }
+
+        init(table: RouteTable, revisions: [String: ExperimentRevision], stats: [String: ExperimentStats]) {
+            self.table = table
+            self.revisions = revisions
+            self.stats = stats
+        }
+    }
+
+    private let current: ManagedAtomic<Snapshot>
+    private let writer = AsyncLock()
+    let database: DuetDatabase
+    let metrics: DuetMetrics
+    let logger: Logger
+
+    /// What requests read: one atomic load.
+    public var snapshot: Snapshot { current.load(ordering: .acquiring) }
+
+    /// Starts from the latest revisions in SQLite, or on first start from the files in `directory`
+    /// (stored as revision 1 of each, by `startup`).
+    init(database: DuetDatabase, directory: String, metrics: DuetMetrics, logger: Logger) async throws {
+        self.database = database
+        self.metrics = metrics
+        self.logger = logger
+        var revisions = try await database.latestRevisions()
+        if revisions.isEmpty {
+            let files = try Self.configFiles(in: directory)
+            let configs = try ExperimentLoader.load(files: files)
+            let texts = try files.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            revisions = try await database.saveRevisions(
+                zip(configs, texts).map { (key: $0.key, config: $1) }, author: "startup")
+            try await database.audit(revisions.map {
+                AuditEntry(actor: "startup", action: "experiment.apply", target: $0.key, before: nil, after: "revision \($0.revision)")
+            })
+            logger.info("experiments loaded from files (first start)", metadata: ["directory": "\(directory)", "count": "\(configs.count)"])
+        } else {
+            logger.info("experiments loaded from SQLite revisions", metadata: ["count": "\(revisions.count)"])
+        }
+        let snapshot = try Self.makeSnapshot(revisions: revisions, previous: nil)
+        current = ManagedAtomic(snapshot)
+        publishMetrics(snapshot)
+    }
+
+    static func configFiles(in directory: String) throws -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw ConfigurationError(message: "--experiments: cannot read directory \(directory)")
+        }
+        return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { directory + "/" + $0 }
+    }
+
+    static func makeSnapshot(revisions: [ExperimentRevision], previous: Snapshot?) throws -> Snapshot {
+        var configs: [ExperimentConfig] = []
+        var byKey: [String: ExperimentRevision] = [:]
+        var stats: [String: ExperimentStats] = [:]
+        for r in revisions {
+            let config = try ExperimentLoader.parse(yaml: r.config, file: "\(r.key)@\(r.revision)")
+            configs.append(config)
+            byKey[r.key] = r
+            if let old = previous?.stats[r.key], old.revision == r.revision {
+                stats[r.key] = old
+            } else {
+                stats[r.key] = ExperimentStats(revision: r.revision, arms: config.arms.count)
+            }
+        }
+        return Snapshot(table: RouteTable(experiments: configs), revisions: byKey, stats: stats)
+    }
+
+    func publishMetrics(_ snapshot: Snapshot) {
+        for (key, r) in snapshot.revisions {
+            metrics.experimentRevision(key).set(to: Double(r.revision))
+        }
+    }
+
+    /// SRM p-value of each experiment's live revision.
+    public func srm() -> [String: Double] {
+        let s = snapshot
+        var out: [String: Double] = [:]
+        for config in s.table.experiments {
+            out[config.key] = s.srmPValue(config)
+        }
+        return out
+    }
+
+    /// Validates `files` together with the live experiments they do not replace, stores them as new
+    /// revisions (one transaction), audits, and swaps the table. All or nothing.
+    public func apply(_ files: [(file: String, yaml: String)], actor: String, revertedFrom: Int? = nil) async throws -> [ExperimentRevision] {
+        try await writer.withLock {
+            var parsed: [(file: String, config: ExperimentConfig, yaml: String)] = []
+            var problems: [ValidationProblem] = []
+            for f in files {
+                do {
+                    parsed.append((f.file, try ExperimentLoader.parse(yaml: f.yaml, file: f.file), f.yaml))
+                } catch let error as ExperimentValidationError {
+                    problems += error.problems
+                }
+            }
+            let live = self.snapshot
+            let replaced = Set(parsed.map(\.config.key))
+            var all: [(file: String, config: ExperimentConfig)] = parsed.map { ($0.file, $0.config) }
+            for config in live.table.experiments where !replaced.contains(config.key) {
+                all.append((file: "live:\(config.key)", config: config))
+            }
+            let keys = parsed.map(\.config.key)
+            if Set(keys).count != keys.count {
+                problems.append(ValidationProblem(file: "(request)", field: "key", message: "the same experiment key appears twice"))
+            }
+            problems += ExperimentLoader.validate(all)
+            guard problems.isEmpty else {
+                throw ExperimentError.invalidConfig(problems)
+            }
+            let saved = try await self.database.saveRevisions(parsed.map { (key: $0.config.key, config: $0.yaml) }, author: actor, revertedFrom: revertedFrom)
+            var revisions = live.revisions
+            for r in saved { revisions[r.key] = r }
+            let next = try Self.makeSnapshot(revisions: revisions.values.sorted { $0.key < $1.key }, previous: live)
+            self.current.store(next, ordering: .releasing)
+            self.publishMetrics(next)
+            try await self.database.audit(saved.map { r in
+                AuditEntry(actor: actor, action: revertedFrom == nil ? "experiment.apply" : "experiment.revert", target: r.key,
+                           before: live.revisions[r.key].map { "revision \($0.revision)" },
+                           after: "revision \(r.revision)" + (revertedFrom.map { " (content of revision \($0))" } ?? ""))
+            })
+            if revertedFrom == nil { self.metrics.experimentApplies.increment(by: Int64(saved.count)) } else { self.metrics.experimentReverts.increment() }
+            self.logger.info("experiments applied", metadata: ["by": "\(actor)", "keys": "\(keys.joined(separator: ","))"])
+            return saved
+        }
+    }
+
+    /// Re-applies an earlier revision's content as a new revision (default: the one before the live one).
+    public func revert(key: String, to revision: Int?, actor: String) async throws -> ExperimentRevision {
+        let history = try await database.revisions(key: key)
+        guard let live = history.last else {
+            throw ExperimentError.unknownExperiment(key)
+        }
+        let targetNumber = revision ?? (live.revision - 1)
+        guard let target = history.first(where: { $0.revision == targetNumber }) else {
+            throw ExperimentError.unknownRevision(key: key, revision: targetNumber, live: live.revision)
+        }
+        let saved = try await apply([(file: "\(key)@\(target.revision)", yaml: target.config)], actor: actor, revertedFrom: target.revision)
+        return saved[0]
+    }
+}

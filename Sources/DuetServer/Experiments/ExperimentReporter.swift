@@ -1,0 +1,53 @@
+import DuetAPI
+import DuetRouting
+
+/// What the admin API and the CLI show of the live experiments: their state (split, assignments,
+/// SRM) and their report (per-arm counts, CTR intervals, log loss, differences to the first arm).
+struct ExperimentReporter: Sendable {
+    let experiments: ExperimentControl
+    let models: ModelRegistry
+
+    func states() -> [ExperimentState] {
+        let s = experiments.snapshot
+        return s.table.experiments.map { state($0, s) }
+    }
+
+    func state(_ key: String) throws -> ExperimentState {
+        let s = experiments.snapshot
+        guard let config = s.table.experiment(key) else { throw ExperimentError.unknownExperiment(key) }
+        return state(config, s)
+    }
+
+    func state(_ config: ExperimentConfig, _ snapshot: ExperimentControl.Snapshot) -> ExperimentState {
+        let arms = snapshot.stats[config.key]?.arms ?? []
+        let assigned = config.arms.indices.map { $0 < arms.count ? arms[$0].assigned : 0 }
+        return ExperimentState(
+            key: config.key, revision: snapshot.revisions[config.key]?.revision ?? 0, status: config.status.rawValue,
+            srmPValue: snapshot.srmPValue(config),
+            yaml: snapshot.revisions[config.key]?.config ?? "",
+            arms: zip(config.arms, assigned).map { ExperimentState.Arm(name: $0.name, weight: $0.weight, model: $0.model.description, assigned: $1) })
+    }
+
+    func report(_ key: String) throws -> ExperimentReport {
+        let s = experiments.snapshot
+        guard let config = s.table.experiment(key), let stats = s.stats[key] else {
+            throw ExperimentError.unknownExperiment(key)
+        }
+        let arms = stats.arms
+        let rows = zip(config.arms, arms).map { arm, a -> ExperimentReport.Arm in
+            let ci = ExperimentStatistics.wilsonInterval(successes: a.clicks, trials: a.feedback)
+            return ExperimentReport.Arm(
+                arm: arm.name, model: arm.model.description, requests: a.requests, feedback: a.feedback, clicks: a.clicks,
+                ctr: a.feedback > 0 ? Double(a.clicks) / Double(a.feedback) : 0, ctrLow: ci.low, ctrHigh: ci.high,
+                logloss: a.logloss, versions: models.slot(arm.model.slot).versions.count)
+        }
+        var differences: [ExperimentReport.Difference] = []
+        if let base = arms.first {
+            for (arm, a) in zip(config.arms, arms).dropFirst() {
+                let d = ExperimentStatistics.rateDifference(successesA: base.clicks, trialsA: base.feedback, successesB: a.clicks, trialsB: a.feedback)
+                differences.append(ExperimentReport.Difference(arm: arm.name, baseline: config.arms[0].name, difference: d.difference, low: d.low, high: d.high))
+            }
+        }
+        return ExperimentReport(experiment: key, revision: stats.revision, srmPValue: s.srmPValue(config), arms: rows, differences: differences)
+    }
+}

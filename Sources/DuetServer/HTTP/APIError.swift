@@ -1,0 +1,33 @@
+import DuetAPI
+import Foundation
+import Hummingbird
+
+/// An error that reaches an API client: an HTTP status and a JSON body naming the problem.
+///
+///     {"error": {"code": "invalid_field", "field": "k", "message": "k must be between 1 and 1000"}}
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var field: String?
+    public var details: [String]?
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, details: [String]? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+    }
+
+    static func badField(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_field", message: message, field: field)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = ErrorBody(error: .init(code: code, message: message, field: field, details: details))
+        var response = try JSONResponse.make(body, status: status)
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
+    }
+}

@@ -1,0 +1,33 @@
+import Hummingbird
+import Synchronization
+
+/// Labels a handler fills in while it works, so the request metrics know the experiment and arm.
+public struct RequestLabels: Sendable {
+    public var experiment = ""
+    public var arm = ""
+    public init() {}
+}
+
+/// The request context of every Duet route: Hummingbird's core storage, the admin actor (set by
+/// `AdminAuthMiddleware` on `/v1/admin`), and the labels a handler reports to
+/// `RequestMetricsMiddleware`. Middleware sees the context by value, so the labels live in a box
+/// (as Hummingbird's own `endpointPath` does).
+public struct DuetRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Who is calling, by the name bound to their admin token.
+    public var actor: String?
+    let labels: LabelBox
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        labels = LabelBox()
+    }
+
+    /// Records the experiment and arm of this request for its metrics.
+    func label(_ value: RequestLabels) { labels.value.withLock { $0 = value } }
+
+    /// The box holding a request's labels.
+    final class LabelBox: Sendable {
+        let value = Mutex(RequestLabels())
+    }
+}

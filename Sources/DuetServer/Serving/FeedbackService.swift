@@ -1,0 +1,62 @@
+import DuetAPI
+import DuetModels
+import Foundation
+
+/// `POST /v1/feedback`: join the label with its impression, let the guardrail score it with both
+/// models, hand it to the learner, count it for the arm.
+final class FeedbackService: Sendable {
+    let impressions: ImpressionStore<Impression>
+    let models: ModelRegistry
+    let guardrail: Guardrail
+    let metrics: DuetMetrics
+    let clock: any WallClock
+
+    init(impressions: ImpressionStore<Impression>, models: ModelRegistry, guardrail: Guardrail, metrics: DuetMetrics, clock: any WallClock) {
+        self.impressions = impressions
+        self.models = models
+        self.guardrail = guardrail
+        self.metrics = metrics
+        self.clock = clock
+    }
+
+    func feedback(_ request: FeedbackRequest, labels: inout RequestLabels) async throws -> FeedbackResponse {
+        guard !request.requestID.isEmpty else { throw RequestError.invalidField("request_id", "request_id must not be empty") }
+        guard !request.item.isEmpty else { throw RequestError.invalidField("item", "item must not be empty") }
+        guard request.label.isFinite, (0...1).contains(request.label) else {
+            throw RequestError.invalidField("label", "label must be 0, 1 or a reward within [0, 1], got \(request.label)")
+        }
+        let impression: Impression
+        switch impressions.lookup(request.requestID) {
+        case .found(let i): impression = i
+        case .expired:
+            metrics.feedbackRejected("expired").increment()
+            throw ServingError.impressionExpired(requestID: request.requestID)
+        case .unknown:
+            metrics.feedbackRejected("unknown_request").increment()
+            throw ServingError.unknownRequest(requestID: request.requestID)
+        }
+        labels.experiment = impression.experiment
+        labels.arm = impression.arm
+        guard let item = impression.item(request.item) else {
+            metrics.feedbackRejected("unknown_item").increment()
+            throw ServingError.unknownItem(item: request.item, requestID: request.requestID)
+        }
+        guard impression.consume(request.item) else {
+            metrics.feedbackRejected("duplicate").increment()
+            throw ServingError.duplicateFeedback(item: request.item, requestID: request.requestID)
+        }
+        guard let learner = models.learner else {
+            impression.release(request.item)
+            throw ServingError.modelNotReady("the online learner has not started (no static model yet)")
+        }
+        await guardrail.observe(experiment: impression.experiment, features: item.features, label: request.label)
+        guard learner.submit(OnlineLearner.Example(features: item.features, label: request.label)) else {
+            impression.release(request.item)
+            metrics.feedbackRejected("queue_full").increment()
+            throw ServingError.learnerBusy
+        }
+        impression.stats.feedback(arm: impression.armIndex, label: request.label, predicted: item.score, now: clock.now())
+        metrics.feedback(experiment: impression.experiment, arm: impression.arm, label: request.label)
+        return FeedbackResponse(accepted: true, experiment: impression.experiment, arm: impression.arm)
+    }
+}

@@ -1,0 +1,128 @@
+import DuetAPI
+import DuetFeatures
+import DuetModels
+import DuetRouting
+import Foundation
+
+/// `POST /v1/recommend`: route the user to an arm, prepare the features, score with the arm's
+/// model version, take the top k, keep the impression for the feedback join.
+final class RecommendService: Sendable {
+    let maxCandidates: Int
+    let experiments: ExperimentControl
+    let models: ModelRegistry
+    let preparer: FeaturePreparer
+    let impressions: ImpressionStore<Impression>
+    let metrics: DuetMetrics
+
+    init(maxCandidates: Int, experiments: ExperimentControl, models: ModelRegistry, preparer: FeaturePreparer,
+         impressions: ImpressionStore<Impression>, metrics: DuetMetrics) {
+        self.maxCandidates = maxCandidates
+        self.experiments = experiments
+        self.models = models
+        self.preparer = preparer
+        self.impressions = impressions
+        self.metrics = metrics
+    }
+
+    /// The request's `k` once every field is within its limits (else a `RequestError` naming the field).
+    func validate(_ r: RecommendRequest) throws -> Int {
+        guard !r.experiment.isEmpty else { throw RequestError.invalidField("experiment", "experiment must not be empty") }
+        guard !r.user.isEmpty, r.user.utf8.count <= 256 else { throw RequestError.invalidField("user", "user must be 1 to 256 bytes") }
+        let k = r.k ?? 10
+        guard k >= 1, k <= maxCandidates else {
+            throw RequestError.invalidField("k", "k must be between 1 and \(maxCandidates), got \(k)")
+        }
+        if let c = r.candidates {
+            guard !c.isEmpty else { throw RequestError.invalidField("candidates", "candidates must not be empty (omit it to rank the whole catalog)") }
+            guard c.count <= maxCandidates else {
+                throw RequestError.invalidField("candidates", "at most \(maxCandidates) candidates, got \(c.count)")
+            }
+            if let i = c.firstIndex(where: { $0.isEmpty || $0.utf8.count > 256 }) {
+                throw RequestError.invalidField("candidates[\(i)]", "candidate ids must be 1 to 256 bytes")
+            }
+        }
+        for (key, value) in r.context ?? [:] {
+            guard !key.isEmpty else { throw RequestError.invalidField("context", "context keys must not be empty") }
+            if case .number(let d) = value, !d.isFinite || abs(d) > 1e6 {
+                throw RequestError.invalidField("context.\(key)", "context.\(key) must be a finite number within ±1e6")
+            }
+        }
+        return k
+    }
+
+    /// The model version that serves `ref`: the pinned one, or the slot's current one.
+    func version(for ref: ModelReference) throws -> ModelVersion {
+        let slot = models.slot(ref.slot)
+        if let pinned = ref.version {
+            guard let v = slot.version(pinned) else {
+                throw ServingError.modelNotReady("version '\(pinned)' of slot '\(ref.slot)' is not loaded")
+            }
+            return v
+        }
+        guard let v = slot.current else { throw ServingError.modelNotReady("slot '\(ref.slot)' has no model yet") }
+        return v
+    }
+
+    func recommend(_ request: RecommendRequest, labels: inout RequestLabels) async throws -> RecommendResponse {
+        let k = try validate(request)
+        let snapshot = experiments.snapshot
+        guard let assignment = snapshot.table.assign(experiment: request.experiment, user: request.user),
+              let stats = snapshot.stats[request.experiment]
+        else {
+            throw ServingError.unknownExperiment(request.experiment)
+        }
+        labels.experiment = request.experiment
+        labels.arm = assignment.arm
+        let ref = assignment.model
+        let version = try version(for: ref)
+
+        // Features: the user's and the candidates', each set at one version.
+        let fetchStart = ContinuousClock.now
+        let candidates: [String]
+        if let c = request.candidates {
+            candidates = c
+        } else {
+            candidates = await preparer.features.entityIDs(set: preparer.itemSet).ids
+        }
+        let hasher = version.config.hasher
+        let prepared = await preparer.prepare(user: request.user, candidates: candidates, version: version, hasher: hasher)
+        metrics.featureFetch.record(ContinuousClock.now - fetchStart)
+
+        let assembled = RequestFeatures(user: prepared.user, context: request.context, ids: candidates, batch: prepared.items, hasher: hasher)
+        var scratch = ScoringScratch()
+        var scores: [Float] = []
+        scores.reserveCapacity(candidates.count)
+        assembled.score(version, scratch: &scratch, into: &scores)
+
+        let top = Self.topK(scores, k)
+        let items = top.map { ScoredItem(id: candidates[$0], score: Double(scores[$0])) }
+        let requestID = impressions.insert(Impression(
+            experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
+            slot: ref.slot, versionID: version.id, user: assembled.user,
+            ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top)))
+        stats.served(arm: assignment.armIndex, counted: assignment.inExperiment && !assignment.forced)
+        metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
+        return RecommendResponse(
+            requestID: requestID, experiment: request.experiment, arm: assignment.arm, inExperiment: assignment.inExperiment,
+            model: ModelRef(slot: ref.slot.rawValue, version: version.id),
+            featureVersion: "\(preparer.userSet)@\(prepared.userVersion),\(preparer.itemSet)@\(prepared.itemVersion)",
+            featuresDegraded: prepared.degraded, items: items)
+    }
+
+    /// The indices of the k highest scores, best first (ties: input order).
+    static func topK(_ scores: [Float], _ k: Int) -> [Int] {
+        func before(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+        guard k < scores.count / 4 else { return Array(scores.indices.sorted(by: before).prefix(k)) }
+        // A small sorted list of the best so far: one comparison for most candidates.
+        var best: [Int] = []
+        best.reserveCapacity(k + 1)
+        for i in scores.indices {
+            if best.count == k, !before(i, best[k - 1]) { continue }
+            var j = best.count
+            while j > 0, before(i, best[j - 1]) { j -= 1 }
+            best.insert(i, at: j)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+}

@@ -1,0 +1,47 @@
+import DuetFeatures
+import Synchronization
+
+/// Brings the counters kept elsewhere (the feature store, the prepared-feature caches, the learner,
+/// the experiments' SRM) into the Prometheus registry when `/metrics` is scraped, so the request
+/// path only bumps plain atomics.
+final class ScrapeCollector: Sendable {
+    let metrics: DuetMetrics
+    let features: any FeatureReader
+    let preparer: FeaturePreparer
+    let learner: LearnerService
+    let experiments: ExperimentControl
+    private let reportedFeatures = Mutex(FeatureStoreMetrics())
+    private let reportedPrepared = Mutex([String: Int]())
+
+    init(metrics: DuetMetrics, features: any FeatureReader, preparer: FeaturePreparer, learner: LearnerService, experiments: ExperimentControl) {
+        self.metrics = metrics
+        self.features = features
+        self.preparer = preparer
+        self.learner = learner
+        self.experiments = experiments
+    }
+
+    /// Updates the registry, then writes the text exposition format.
+    func scrape() -> [UInt8] {
+        learner.reportMetrics()
+        let now = features.metrics()
+        let before = reportedFeatures.withLock { r -> FeatureStoreMetrics in defer { r = now }; return r }
+        if now.cacheHits > before.cacheHits { metrics.featureCacheHits.increment(by: Int64(now.cacheHits - before.cacheHits)) }
+        if now.cacheMisses > before.cacheMisses { metrics.featureCacheMisses.increment(by: Int64(now.cacheMisses - before.cacheMisses)) }
+        if now.redisErrors > before.redisErrors { metrics.redisErrors.increment(by: Int64(now.redisErrors - before.redisErrors)) }
+        if now.degradedReads > before.degradedReads { metrics.featureDegraded.increment(by: Int64(now.degradedReads - before.degradedReads)) }
+        let prepared = [
+            ("user", "hit", preparer.preparedUsers.hits), ("user", "miss", preparer.preparedUsers.misses),
+            ("candidate", "hit", preparer.preparedCandidates.hits), ("candidate", "miss", preparer.preparedCandidates.misses),
+        ]
+        for (kind, result, counter) in prepared {
+            let value = counter.load(ordering: .relaxed)
+            let last = reportedPrepared.withLock { r in defer { r[kind + result] = value }; return r[kind + result] ?? 0 }
+            metrics.preparedFeatures(kind: kind, result: result).increment(by: Int64(max(0, value - last)))
+        }
+        for (key, p) in experiments.srm() {
+            metrics.srmPValue(key).set(to: p)
+        }
+        return metrics.emit()
+    }
+}
