@@ -86,12 +86,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Shared test helpers: free ports, a real redis-server, running the built `duet` binary.
+        // Shared test helpers: free ports, a real redis-server, a request recorder, running the built `duet` binary.
         .target(name: "DuetTestSupport", path: "Tests/DuetTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CHiredis", "CBLAS", "CCurl"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetModelsTests", dependencies: ["DuetModels", "DuetTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "DuetFeaturesTests", dependencies: ["DuetFeatures", "DuetTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetFeaturesTests", dependencies: ["DuetFeatures", "DuetTestSupport", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(name: "DuetStoreTests", dependencies: ["DuetStore", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DuetServerTests",
