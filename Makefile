@@ -4,6 +4,7 @@
 
 APT_PACKAGES := libhiredis-dev libsqlite3-dev libopenblas-dev libcurl4-openssl-dev pkg-config \
                 redis-server prometheus wrk python3 python3-yaml
+MOTO_VERSION := 5.2.1
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 
 .PHONY: deps build release demo test bench clean
@@ -15,6 +16,8 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+# moto_server (PyPI moto[server]): the S3-compatible peer of the s3:// pull tests.
+	@command -v moto_server >/dev/null 2>&1 || { echo "installing: moto[server]==$(MOTO_VERSION)"; python3 -m pip install --quiet 'moto[server]==$(MOTO_VERSION)'; }
 
 build: deps
 	$(SWIFT) build

@@ -86,7 +86,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Shared test helpers: free ports, a real redis-server, a request recorder, running the built `duet` binary.
+        // Shared test helpers: free ports, a real redis-server and moto_server, a request recorder, running the built `duet` binary.
         .target(name: "DuetTestSupport", path: "Tests/DuetTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CHiredis", "CBLAS", "CCurl"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
