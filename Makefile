@@ -3,10 +3,11 @@
 #   make test   installs what it needs, builds, and runs the whole test suite
 
 APT_PACKAGES := libhiredis-dev libsqlite3-dev libopenblas-dev libcurl4-openssl-dev pkg-config \
-                redis-server prometheus wrk python3 python3-yaml
+                redis-server prometheus wrk python3 python3-yaml python3-pip
+MOTO_VERSION := 5.2.1
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps test-peers build release demo test bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -15,6 +16,12 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# moto_server (PyPI moto[server]): the S3-compatible peer of the s3:// pull tests (Debian's own python3
+# refuses a plain pip install, hence the fallback).
+test-peers:
+	@command -v moto_server >/dev/null 2>&1 || { echo "installing: moto[server]==$(MOTO_VERSION)"; python3 -m pip install --quiet 'moto[server]==$(MOTO_VERSION)' 2>/dev/null \
+	  || python3 -m pip install --quiet --break-system-packages 'moto[server]==$(MOTO_VERSION)'; }
 
 build: deps
 	$(SWIFT) build
@@ -25,7 +32,7 @@ release: deps
 demo: build
 	./scripts/demo
 
-test: deps
+test: deps test-peers
 	./scripts/check-deploy
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel

@@ -105,7 +105,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Shared test helpers: free ports, a real redis-server and moto_server, running the built `duet` binary.
+        // Shared test helpers: free ports, a real redis-server and moto_server, a request recorder, running the built `duet` binary.
         .target(name: "DuetTestSupport", dependencies: ["DuetServer"], path: "Tests/DuetTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CHiredis", "CBLAS", "CCurl"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
@@ -113,7 +113,11 @@ let package = Package(
         .testTarget(name: "DuetJSONTests", dependencies: ["DuetJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetIngestTests", dependencies: ["DuetIngest", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetAPITests", dependencies: ["DuetAPI"], swiftSettings: swiftSettings),
-        .testTarget(name: "DuetFeaturesTests", dependencies: ["DuetFeatures", "DuetRedis", "DuetTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DuetFeaturesTests",
+            dependencies: ["DuetFeatures", "DuetRedis", "DuetTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DuetStoreTests", dependencies: ["DuetStore", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DuetServerTests",

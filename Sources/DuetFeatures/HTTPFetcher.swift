@@ -2,7 +2,8 @@ import CCurl
 import Foundation
 
 /// Blocking HTTP(S) requests over libcurl, into memory or a file. For the CLI (`features pull`, the
-/// admin commands), never the request path.
+/// admin commands), never the request path. Every method takes an optional `signing:` to have
+/// libcurl sign the request with AWS SigV4 (S3 and S3-compatible stores).
 public struct HTTPFetcher: Sendable {
     /// Seconds to wait for a connection.
     public var connectTimeout = 10
@@ -11,7 +12,7 @@ public struct HTTPFetcher: Sendable {
 
     public init() {}
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
     final class Sink {
         var data = Data()
@@ -26,30 +27,31 @@ public struct HTTPFetcher: Sendable {
     }
 
     /// GETs `url` into memory (at most `limit` bytes). Throws for transport errors and HTTP status ≥ 400.
-    public func get(_ url: String, headers: [String: String] = [:], limit: Int = 16 << 20) throws -> Data {
+    public func get(_ url: String, headers: [String: String] = [:], limit: Int = 16 << 20, signing: AWSSigV4? = nil) throws -> Data {
         let sink = Sink(file: nil, limit: limit)
-        try Self.check(url, status: try perform("GET", url, headers: headers, body: nil, sink: sink), sink: sink)
+        try Self.check(url, status: try perform("GET", url, headers: headers, body: nil, signing: signing, sink: sink), sink: sink)
         return sink.data
     }
 
     /// Any method, with an optional body; returns the status and body whatever the status (the caller
     /// reads error bodies). Throws for transport errors and bodies over `limit`.
     public func request(
-        _ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil, limit: Int = 16 << 20
+        _ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil, limit: Int = 16 << 20,
+        signing: AWSSigV4? = nil
     ) throws -> (status: Int, body: Data) {
         let sink = Sink(file: nil, limit: limit)
-        let status = try perform(method, url, headers: headers, body: body, sink: sink)
+        let status = try perform(method, url, headers: headers, body: body, signing: signing, sink: sink)
         if sink.overflow { throw FeatureError(.http, "\(method) \(url): response larger than \(sink.limit) bytes") }
         return (status, sink.data)
     }
 
     /// GETs `url` into the file at `path` (created or truncated); returns the bytes written.
     @discardableResult
-    public func download(_ url: String, to path: String, headers: [String: String] = [:]) throws -> Int {
+    public func download(_ url: String, to path: String, headers: [String: String] = [:], signing: AWSSigV4? = nil) throws -> Int {
         guard let f = fopen(path, "wb") else { throw FeatureError(.io, "cannot create \(path)", cause: String(cString: strerror(errno))) }
         let sink = Sink(file: f, limit: Int.max)
         defer { fclose(f) }
-        try Self.check(url, status: try perform("GET", url, headers: headers, body: nil, sink: sink), sink: sink)
+        try Self.check(url, status: try perform("GET", url, headers: headers, body: nil, signing: signing, sink: sink), sink: sink)
         guard fflush(f) == 0 else { throw FeatureError(.io, "cannot write \(path)", cause: String(cString: strerror(errno))) }
         return sink.written
     }
@@ -67,13 +69,26 @@ public struct HTTPFetcher: Sendable {
 
     /// Runs one request; returns the HTTP status. Throws for transport errors (not for an overflow,
     /// which the caller reads from `sink`).
-    private func perform(_ method: String, _ url: String, headers: [String: String], body: Data?, sink: Sink) throws -> Int {
-        _ = Self.globalInit
+    private func perform(_ method: String, _ url: String, headers: [String: String], body: Data?, signing: AWSSigV4?, sink: Sink) throws -> Int {
+        guard Self.globalInit == CURLE_OK else {
+            throw FeatureError(.http, "cannot initialise libcurl", cause: String(cString: curl_easy_strerror(Self.globalInit)))
+        }
+        let sigv4 = try signing?.curlParameter()
+        var headers = headers
+        for (k, v) in signing?.extraHeaders ?? [:] {
+            headers = headers.filter { $0.key.lowercased() != k }
+            headers[k] = v
+        }
         guard let h = curl_easy_init() else { throw FeatureError(.http, "cannot initialise libcurl") }
         defer { curl_easy_cleanup(h) }
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        for (k, v) in headers.sorted(by: { $0.key < $1.key }) { list = curl_slist_append(list, "\(k): \(v)") }
         defer { if let list { curl_slist_free_all(list) } }
+        for (k, v) in headers.sorted(by: { $0.key < $1.key }) {
+            guard let appended = curl_slist_append(list, "\(k): \(v)") else {
+                throw FeatureError(.http, "\(method) \(url): cannot add the header \(k) (out of memory)")
+            }
+            list = appended
+        }
 
         let callback: duet_curl_write_callback = { ptr, size, nmemb, userdata in
             guard let ptr, let userdata else { return 0 }
@@ -101,6 +116,12 @@ public struct HTTPFetcher: Sendable {
         if rc == CURLE_OK { rc = duet_curl_setopt_write_function(h, callback) }
         if rc == CURLE_OK { rc = duet_curl_setopt_pointer(h, CURLOPT_WRITEDATA, opaque) }
         if rc == CURLE_OK, method != "GET" { rc = duet_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, method) }
+        // SigV4 by libcurl: it adds x-amz-date and Authorization, signing Host and every header above.
+        if rc == CURLE_OK, let sigv4, let signing {
+            rc = duet_curl_setopt_string(h, CURLOPT_AWS_SIGV4, sigv4)
+            if rc == CURLE_OK { rc = duet_curl_setopt_string(h, CURLOPT_USERNAME, signing.credentials.accessKeyID) }
+            if rc == CURLE_OK { rc = duet_curl_setopt_string(h, CURLOPT_PASSWORD, signing.credentials.secretAccessKey) }
+        }
         // A body for every method but GET (an empty one still gets Content-Length: 0).
         let payload: [UInt8]? = body.map { [UInt8]($0) } ?? (method == "GET" ? nil : [])
         guard rc == CURLE_OK else { throw FeatureError(.http, "\(method) \(url): cannot configure libcurl", cause: String(cString: curl_easy_strerror(rc))) }
@@ -114,10 +135,13 @@ public struct HTTPFetcher: Sendable {
                 return rc == CURLE_OK ? curl_easy_perform(h) : rc
             }
         }
-        var status = 0
-        _ = duet_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
         guard result == CURLE_OK || sink.overflow else {
             throw FeatureError(.http, "\(method) \(url) failed", cause: String(cString: curl_easy_strerror(result)))
+        }
+        var status = 0
+        let info = duet_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+        guard info == CURLE_OK else {
+            throw FeatureError(.http, "\(method) \(url): no HTTP status", cause: String(cString: curl_easy_strerror(info)))
         }
         return status
     }

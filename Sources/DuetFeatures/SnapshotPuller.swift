@@ -72,16 +72,7 @@ public struct SnapshotPuller: Sendable {
         let base = source.hasSuffix("/") ? String(source.dropLast()) : source
         if base.hasPrefix("http://") || base.hasPrefix("https://") { return "\(base)/\(name)" }
         if base.hasPrefix("s3://") {
-            let rest = base.dropFirst("s3://".count)
-            let parts = rest.split(separator: "/", maxSplits: 1)
-            guard let bucket = parts.first, !bucket.isEmpty else { throw FeatureError(.invalidArgument, "\(source): expected s3://bucket/prefix") }
-            let prefix = parts.count > 1 ? "\(parts[1])/" : ""
-            let key = (prefix + name).split(separator: "/").map { AWSSigV4Signer.uriEncode(String($0)) }.joined(separator: "/")
-            if let endpoint = s3Endpoint, !endpoint.isEmpty {
-                let e = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
-                return "\(e)/\(bucket)/\(key)"
-            }
-            return "https://\(bucket).s3.\(region ?? "us-east-1").amazonaws.com/\(key)"
+            return try S3Location(base).url(for: name, endpoint: s3Endpoint, region: region ?? "us-east-1")
         }
         if base.contains("://"), !base.hasPrefix("file://") {
             throw FeatureError(.invalidArgument, "\(source): unsupported source (use a path, http(s)://, s3:// or file://)")
@@ -93,18 +84,18 @@ public struct SnapshotPuller: Sendable {
     /// Fetches a location into memory (`into` nil) or a file.
     private func fetch(_ location: String, into path: String?) throws -> Data {
         if location.hasPrefix("http://") || location.hasPrefix("https://") {
+            // S3 requests are signed by libcurl (SigV4); S3 also wants the payload's hash in a header.
             var headers: [String: String] = [:]
-            if isS3(location), let creds = credentials, let url = URL(string: location) {
-                let signer = AWSSigV4Signer(credentials: creds, region: region ?? "us-east-1", service: "s3")
-                headers = signer.sign(method: "GET", url: url, headers: ["x-amz-content-sha256": AWSSigV4Signer.emptyPayloadHash],
-                                      payloadHash: AWSSigV4Signer.emptyPayloadHash)
-                headers["host"] = nil  // libcurl sends Host itself (same value)
+            var signing: AWSSigV4?
+            if isS3(location), let creds = credentials {
+                signing = AWSSigV4(credentials: creds, region: region ?? "us-east-1", service: "s3")
+                headers["x-amz-content-sha256"] = AWSSigV4.emptyPayloadHash
             }
             if let path {
-                try fetcher.download(location, to: path, headers: headers)
+                try fetcher.download(location, to: path, headers: headers, signing: signing)
                 return Data()
             }
-            return try fetcher.get(location, headers: headers)
+            return try fetcher.get(location, headers: headers, signing: signing)
         }
         let fm = FileManager.default
         guard fm.fileExists(atPath: location) else { throw FeatureError(.notFound, "\(location): no such file") }

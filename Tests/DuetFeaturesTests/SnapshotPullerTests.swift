@@ -62,7 +62,9 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty)
     }
 
-    @Test func pullFromS3EndpointOverrideSignsRequests() throws {
+    /// Path-style URLs under an endpoint override. This server ignores the signature: signing is
+    /// checked by AWSSigV4Tests (on the wire) and SnapshotPullerS3Tests (against moto).
+    @Test func pullFromS3EndpointOverrideUsesPathStyleURLs() throws {
         let (server, _) = try serve()
         defer { server.stop() }
         let out = try TestSupport.temporaryDirectory().appendingPathComponent("v2")
