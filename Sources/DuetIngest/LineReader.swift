@@ -6,18 +6,20 @@ import Foundation
 ///
 ///     let reader = try LineReader(path: path)
 ///     while let line = try reader.next() { … reader.lineNumber … }
-final class LineReader {
-    let path: String
+public final class LineReader {
+    /// The file's path (or what stands for it in errors, e.g. `stdin`).
+    public let path: String
     /// The number of the line `next()` returned last, from 1.
-    private(set) var lineNumber = 0
+    public private(set) var lineNumber = 0
     private let fd: Int32
+    private let ownsDescriptor: Bool
     private var buffer: UnsafeMutableRawPointer
     private var capacity = 1 << 20
     private var filled = 0
     private var start = 0
     private var atEnd = false
 
-    init(path: String) throws {
+    public init(path: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw LogError("\(path): no such file") }
         guard !isDirectory.boolValue else { throw LogError("\(path): cannot read") }
@@ -25,17 +27,27 @@ final class LineReader {
         guard fd >= 0 else { throw LogError("\(path): cannot read (\(String(cString: strerror(errno))))") }
         self.path = path
         self.fd = fd
+        ownsDescriptor = true
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// Reads an open descriptor (e.g. 0, standard input), which it leaves open; `name` stands for
+    /// the path in errors.
+    public init(fileDescriptor: Int32, name: String) {
+        path = name
+        fd = fileDescriptor
+        ownsDescriptor = false
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
 
     deinit {
-        close(fd)
+        if ownsDescriptor { close(fd) }
         buffer.deallocate()
     }
 
     /// The next line without its `\n` or a trailing `\r` (empty lines included), valid until the
     /// next call; nil at the end of the file.
-    func next() throws -> UnsafeRawBufferPointer? {
+    public func next() throws -> UnsafeRawBufferPointer? {
         while true {
             let base = UnsafeRawPointer(buffer)
             if start < filled, let nl = memchr(base + start, 0x0A, filled - start) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DuetIngest
 import DuetRouting
 import Foundation
 
@@ -48,7 +49,11 @@ struct ExperimentCommand: AsyncParsableCommand {
             if !users.isEmpty {
                 for u in users { out.line(u, Self.armText(table, key, u)) }
             } else {
-                LineReader.forEachLine(fd: 0) { u in out.line(u, Self.armText(table, key, u)) }
+                let stdin = LineReader(fileDescriptor: 0, name: "stdin")
+                while let line = try stdin.next() {
+                    let u = String(decoding: line, as: UTF8.self)
+                    out.line(u, Self.armText(table, key, u))
+                }
             }
             out.flush()
         }
@@ -111,36 +116,5 @@ struct OutputBuffer {
             }
         }
         bytes.removeAll(keepingCapacity: true)
-    }
-}
-
-/// Reads a file descriptor in large chunks and calls back per line (without `\n` / `\r\n`).
-enum LineReader {
-    static func forEachLine(fd: Int32, _ body: (String) -> Void) {
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var pending: [UInt8] = []
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            var start = 0
-            for i in 0..<n where buffer[i] == 10 {
-                if pending.isEmpty {
-                    emit(buffer[start..<i], body)
-                } else {
-                    pending.append(contentsOf: buffer[start..<i])
-                    emit(pending[...], body)
-                    pending.removeAll(keepingCapacity: true)
-                }
-                start = i + 1
-            }
-            if start < n { pending.append(contentsOf: buffer[start..<n]) }
-        }
-        if !pending.isEmpty { emit(pending[...], body) }
-    }
-
-    private static func emit(_ bytes: ArraySlice<UInt8>, _ body: (String) -> Void) {
-        var slice = bytes
-        if slice.last == 13 { slice = slice.dropLast() }
-        body(String(decoding: slice, as: UTF8.self))
     }
 }
