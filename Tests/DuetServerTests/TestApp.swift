@@ -42,7 +42,7 @@ enum TestApp {
         let definitions = try FeatureSetDefinition.load(directory: config.featuresDirectory)
         let store = try EmbeddedFeatureStore(snapshotsDirectory: config.featuresDirectory + "/snapshots", definitions: definitions)
         let database = try DuetDatabase(path: config.dataDirectory + "/duet.sqlite")
-        return AppDependencies(features: store, featureStoreName: "embedded store", database: database, metrics: metrics,
+        return AppDependencies(features: { store }, featureStoreName: "embedded store", database: database, metrics: metrics,
                                logger: Logger(label: "test"))
     }
 }

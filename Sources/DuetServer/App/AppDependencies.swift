@@ -7,7 +7,9 @@ import Logging
 /// database, the clock, the metrics registry and the logger. `live` makes the real ones from a
 /// configuration; tests hand in their own (an embedded store, a database in a temporary directory).
 public struct AppDependencies: Sendable {
-    public var features: any FeatureReader
+    /// Makes the feature reader. `buildApplication` calls it while the model files are read, so the
+    /// embedded store's snapshots and the models load at the same time (a test returns its own store).
+    public var features: @Sendable () throws -> any FeatureReader
     /// How the status page names the feature store ("redis", "embedded store").
     public var featureStoreName: String
     public var database: DuetDatabase
@@ -16,7 +18,7 @@ public struct AppDependencies: Sendable {
     public var logger: Logger
 
     public init(
-        features: any FeatureReader, featureStoreName: String, database: DuetDatabase, clock: any WallClock = SystemClock(),
+        features: @escaping @Sendable () throws -> any FeatureReader, featureStoreName: String, database: DuetDatabase, clock: any WallClock = SystemClock(),
         metrics: DuetMetrics = DuetMetrics(), logger: Logger
     ) {
         self.features = features
@@ -39,25 +41,32 @@ public struct AppDependencies: Sendable {
             throw ConfigurationError(message: "--features: \(error)")
         }
         if let url = configuration.redisURL {
-            var rc = RedisFeatureStore.Configuration()
-            rc.budget = configuration.featureBudget
-            let store: RedisFeatureStore
-            do {
-                store = try RedisFeatureStore(url: url, definitions: definitions, configuration: rc)
-            } catch {
-                throw ConfigurationError(message: "--redis: \(error)")
+            var redisConfiguration = RedisFeatureStore.Configuration()
+            redisConfiguration.budget = configuration.featureBudget
+            let rc = redisConfiguration
+            let features: @Sendable () throws -> any FeatureReader = {
+                let store: RedisFeatureStore
+                do {
+                    store = try RedisFeatureStore(url: url, definitions: definitions, configuration: rc)
+                } catch {
+                    throw ConfigurationError(message: "--redis: \(error)")
+                }
+                logger.info("features from Redis", metadata: ["url": "\(url)"])
+                return store
             }
-            logger.info("features from Redis", metadata: ["url": "\(url)"])
-            return AppDependencies(features: store, featureStoreName: "redis", database: database, logger: logger)
+            return AppDependencies(features: features, featureStoreName: "redis", database: database, logger: logger)
         }
         let snapshots = configuration.featuresDirectory + "/snapshots"
-        let store: EmbeddedFeatureStore
-        do {
-            store = try EmbeddedFeatureStore(snapshotsDirectory: snapshots, definitions: definitions)
-        } catch {
-            throw ConfigurationError(message: "--features: embedded store from \(snapshots): \(error)")
+        let features: @Sendable () throws -> any FeatureReader = {
+            let store: EmbeddedFeatureStore
+            do {
+                store = try EmbeddedFeatureStore(snapshotsDirectory: snapshots, definitions: definitions)
+            } catch {
+                throw ConfigurationError(message: "--features: embedded store from \(snapshots): \(error)")
+            }
+            logger.info("features from the embedded store (no --redis)", metadata: ["snapshots": "\(snapshots)"])
+            return store
         }
-        logger.info("features from the embedded store (no --redis)", metadata: ["snapshots": "\(snapshots)"])
-        return AppDependencies(features: store, featureStoreName: "embedded store", database: database, logger: logger)
+        return AppDependencies(features: features, featureStoreName: "embedded store", database: database, logger: logger)
     }
 }

@@ -50,12 +50,15 @@ func buildRouter(
         await watcher.loadExisting()
         try await learner.start()
     }()
+    // The feature store (the embedded store reads its snapshots) loads meanwhile.
+    async let featuresMade = { try dependencies.features() }()
     let experiments = try await ExperimentControl(
         database: database, directory: configuration.experimentsDirectory, metrics: metrics, logger: logger)
+    let features = try await featuresMade
     try await modelsLoaded
 
     // Serving.
-    let preparer = FeaturePreparer(features: dependencies.features, userSet: configuration.userFeatureSet, itemSet: configuration.itemFeatureSet)
+    let preparer = FeaturePreparer(features: features, userSet: configuration.userFeatureSet, itemSet: configuration.itemFeatureSet)
     let impressions = ImpressionStore<Impression>(capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL)
     let guardrail = Guardrail(models: registry, experiments: experiments, logger: logger)
     let body = BodyLimit(maxBytes: configuration.maxBodyBytes)
@@ -67,9 +70,9 @@ func buildRouter(
     // every other route is timed by its pattern, and its domain errors are mapped to HTTP in one place.
     let router = Router(context: DuetRequestContext.self)
     let status = StatusController(
-        status: StatusReporter(experiments: experiments, models: registry, features: dependencies.features, database: database,
+        status: StatusReporter(experiments: experiments, models: registry, features: features, database: database,
                                featureStore: dependencies.featureStoreName),
-        scrape: ScrapeCollector(metrics: metrics, features: dependencies.features, preparer: preparer, learner: learner, experiments: experiments),
+        scrape: ScrapeCollector(metrics: metrics, features: features, preparer: preparer, learner: learner, experiments: experiments),
         models: registry)
     status.addProbes(to: router)
     let timed = router.group().add(middleware: RequestMetricsMiddleware(metrics: metrics)).add(middleware: ErrorMappingMiddleware())
