@@ -91,14 +91,7 @@ public final class MotoServer: @unchecked Sendable {
     /// Stops the server and removes its directory.
     public func stop() {
         if let p = process {
-            if p.isRunning {
-                // As for redis-server: a child spawned from a test thread may block SIGTERM.
-                p.terminate()
-                let deadline = Date().addingTimeInterval(2)
-                while p.isRunning && Date() < deadline { usleep(10_000) }
-                if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
-            }
-            p.waitUntilExit()
+            TestSupport.terminate(p, grace: 2)
             process = nil
         }
         try? FileManager.default.removeItem(at: directory)

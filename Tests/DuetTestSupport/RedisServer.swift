@@ -57,13 +57,7 @@ public final class RedisServer: @unchecked Sendable {
     /// Stops the server and removes its directory.
     public func stop() {
         if let p = process {
-            // A redis-server spawned from a test thread may inherit a mask that blocks SIGTERM:
-            // ask politely, then SIGKILL after a second.
-            p.terminate()
-            let deadline = Date().addingTimeInterval(1)
-            while p.isRunning && Date() < deadline { usleep(10_000) }
-            if p.isRunning { Foundation.kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
+            TestSupport.terminate(p, grace: 1)
             process = nil
         }
         try? FileManager.default.removeItem(at: directory)

@@ -34,6 +34,18 @@ public enum TestSupport {
         return url
     }
 
+    /// Stops a child process: SIGTERM, then SIGKILL after `grace` seconds (a server spawned from a test
+    /// thread may inherit a signal mask that blocks SIGTERM), and waits for it.
+    public static func terminate(_ p: Process, grace: TimeInterval) {
+        if p.isRunning {
+            p.terminate()
+            let deadline = Date().addingTimeInterval(grace)
+            while p.isRunning && Date() < deadline { usleep(10_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        }
+        p.waitUntilExit()
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     public static func freePort() -> Int { LoopbackPort.free() }
 
