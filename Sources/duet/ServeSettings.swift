@@ -27,6 +27,12 @@ enum ServeSettings {
         .init(key: "admin_token", help: "TOKEN or NAME:TOKEN[,NAME:TOKEN]") { c, v, s in c.adminTokens = try parseTokens(v, s) },
         .init(key: "max_candidates", help: "most candidates per recommend (default 1000)") { c, v, s in c.maxCandidates = try positive(v, "max_candidates", s) },
         .init(key: "max_body_bytes", help: "largest request body (default 1048576)") { c, v, s in c.maxBodyBytes = try positive(v, "max_body_bytes", s) },
+        .init(key: "max_context_keys", help: "most keys in a recommend's context (default 64)") { c, v, s in
+            c.maxContextKeys = try positive(v, "max_context_keys", s)
+        },
+        .init(key: "max_string_bytes", help: "longest id, context key or value in bytes (default 256)") { c, v, s in
+            c.maxStringBytes = try positive(v, "max_string_bytes", s)
+        },
         .init(key: "impression_ttl_seconds", help: "how long an impression waits for feedback (default 600)") { c, v, s in
             c.impressionTTL = .seconds(try positive(v, "impression_ttl_seconds", s))
         },

@@ -86,7 +86,7 @@ import Testing
 }
 
 /// The part of JSON Schema (2020-12, as OpenAPI 3.1 uses it) the document uses: type, required,
-/// properties, additionalProperties, items, $ref, minLength, minItems, minimum, maximum.
+/// properties, additionalProperties, maxProperties, items, $ref, minLength, minItems, maxItems, minimum, maximum.
 enum Schema {
     enum Location: CustomStringConvertible {
         case component(String)
@@ -135,11 +135,13 @@ enum Schema {
             if let max = (schema["maximum"] as? NSNumber)?.doubleValue, n > max { problems.append("\(path): above \(max)") }
         case .array(let array):
             if let min = schema["minItems"] as? Int, array.count < min { problems.append("\(path): fewer than \(min) items") }
+            if let max = schema["maxItems"] as? Int, array.count > max { problems.append("\(path): more than \(max) items") }
             if let items = schema["items"] as? [String: Any] {
                 for (i, element) in array.enumerated() { problems += validate(element, items, document: document, path: "\(path)[\(i)]") }
             }
         case .object(let object):
             let properties = schema["properties"] as? [String: [String: Any]] ?? [:]
+            if let max = schema["maxProperties"] as? Int, object.count > max { problems.append("\(path): more than \(max) properties") }
             for key in schema["required"] as? [String] ?? [] where object[key] == nil { problems.append("\(path): missing required '\(key)'") }
             for (key, v) in object.sorted(by: { $0.key < $1.key }) {
                 if let p = properties[key] {

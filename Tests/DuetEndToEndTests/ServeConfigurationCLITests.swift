@@ -38,6 +38,8 @@ import Testing
         admin_token: "file:from-file"
         max_candidates: 50
         max_body_bytes: 65536
+        max_context_keys: 8
+        max_string_bytes: 64
         impression_ttl_seconds: 60
         impression_capacity: 1000
         publish_interval_ms: 100

@@ -151,6 +151,38 @@ import Testing
         }
     }
 
+    @Test func bearerSchemeIsCaseInsensitiveAndTheStatusPageHidesTheAuditFromAnonymousCallers() async throws {
+        let config = try TestApp.configuration("app-auth")
+        let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))
+        try await app.test(.router) { client in
+            for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"] {
+                try await client.execute(uri: "/v1/admin/models", method: .get, headers: [.authorization: "\(scheme) \(TestApp.adminToken)"]) { response in
+                    #expect(response.status == .ok, "\(scheme)")
+                }
+            }
+            for header in ["Basic \(TestApp.adminToken)", "Bearer", "Bearer ", "Bearer\(TestApp.adminToken)", "Bearerx \(TestApp.adminToken)"] {
+                try await client.execute(uri: "/v1/admin/models", method: .get, headers: [.authorization: header]) { response in
+                    #expect(response.status == .unauthorized, "\(header)")
+                }
+            }
+            let anonymous = try await client.execute(uri: "/", method: .get) { String(buffer: $0.body) }
+            #expect(anonymous.contains("homepage") && !anonymous.contains("startup"))
+            let admin = try await client.execute(uri: "/", method: .get, headers: Self.admin) { String(buffer: $0.body) }
+            #expect(admin.contains("startup") && admin.contains("experiment.apply"))
+        }
+    }
+
+    @Test func aDeclaredBodyOverTheLimitIsRefusedUnread() async throws {
+        let config = try TestApp.configuration("app-413")
+        let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: [.contentLength: "100000000"]) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(response.headers[.connection] == "close")
+            }
+        }
+    }
+
     @Test func everyRegisteredRouteIsDocumented() async throws {
         let config = try TestApp.configuration("app-openapi")
         let (router, _) = try await buildRouter(config, dependencies: TestApp.dependencies(config))

@@ -62,6 +62,7 @@ func buildRouter(
     let impressions = ImpressionStore<Impression>(capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL)
     let guardrail = Guardrail(models: registry, experiments: experiments, logger: logger)
     let body = BodyLimit(maxBytes: configuration.maxBodyBytes)
+    let auth = AdminAuth(tokens: configuration.adminTokens)
     if configuration.adminTokens.isEmpty {
         logger.warning("no --admin-token: admin routes refuse every request")
     }
@@ -73,17 +74,20 @@ func buildRouter(
         status: StatusReporter(experiments: experiments, models: registry, features: features, database: database,
                                featureStore: dependencies.featureStoreName),
         scrape: ScrapeCollector(metrics: metrics, features: features, preparer: preparer, learner: learner, experiments: experiments),
-        models: registry)
+        models: registry, auth: auth)
     status.addProbes(to: router)
     let timed = router.group().add(middleware: RequestMetricsMiddleware(metrics: metrics)).add(middleware: ErrorMappingMiddleware())
     status.addPage(to: timed)
     ServingController(
-        recommend: RecommendService(maxCandidates: configuration.maxCandidates, experiments: experiments, models: registry, preparer: preparer,
+        recommend: RecommendService(
+            limits: .init(maxCandidates: configuration.maxCandidates, maxContextKeys: configuration.maxContextKeys,
+                          maxStringBytes: configuration.maxStringBytes),
+            experiments: experiments, models: registry, preparer: preparer,
                                     impressions: impressions, metrics: metrics),
         feedback: FeedbackService(impressions: impressions, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
         body: body
     ).addRoutes(to: timed.group("/v1"))
-    let admin = timed.group("/v1/admin").add(middleware: AdminAuthMiddleware(auth: AdminAuth(tokens: configuration.adminTokens)))
+    let admin = timed.group("/v1/admin").add(middleware: AdminAuthMiddleware(auth: auth))
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)

@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     public var maxCandidates = 1000
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
+    /// Most keys a recommend request's `context` may have (each becomes a feature the impression keeps).
+    public var maxContextKeys = 64
+    /// Longest string (in UTF-8 bytes) accepted for ids, context keys and context values.
+    public var maxStringBytes = 256
     /// How long a served impression waits for its feedback.
     public var impressionTTL: Duration = .seconds(600)
     /// Most impressions kept for the feedback join (oldest dropped first).

@@ -28,6 +28,8 @@ public struct APIError: HTTPResponseError, Sendable {
         let body = ErrorBody(error: .init(code: code, message: message, field: field, details: details))
         var response = try JSONResponse.make(body, status: status)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        // The unread rest of a refused body is not worth reading: the connection closes after this answer.
+        if status == .contentTooLarge { response.headers[.connection] = "close" }
         return response
     }
 }

@@ -16,10 +16,9 @@ public struct AdminAuth: Sendable {
         guard !tokens.isEmpty else {
             throw APIError(.unauthorized, code: "admin_disabled", message: "admin API disabled: start duet serve with --admin-token")
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let given = Self.bearerToken(request.headers[.authorization]) else {
             throw APIError(.unauthorized, code: "unauthorized", message: "missing 'Authorization: Bearer <token>' header")
         }
-        let given = Array(header.dropFirst("Bearer ".count).utf8)
         var match: String?
         for (name, token) in tokens where Self.constantTimeEqual(given, token) {
             match = name
@@ -28,6 +27,20 @@ public struct AdminAuth: Sendable {
             throw APIError(.unauthorized, code: "unauthorized", message: "invalid admin token")
         }
         return match
+    }
+
+    /// True when the request carries one of the tokens (no error: for pages that show less to anonymous callers).
+    public func isAdmin(_ request: Request) -> Bool {
+        (try? authenticate(request)) != nil
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 9110 §11.1).
+    static func bearerToken(_ header: String?) -> [UInt8]? {
+        guard let header, header.utf8.count > 7, header.utf8.prefix(7).map({ $0 | 0x20 }) == Array("bearer ".utf8),
+              header.utf8.prefix(6).allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") })
+        else { return nil }
+        let token = header.utf8.dropFirst(7).drop { $0 == UInt8(ascii: " ") }
+        return token.isEmpty ? nil : Array(token)
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

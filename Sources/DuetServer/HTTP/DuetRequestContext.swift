@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Synchronization
 
 /// Labels a handler fills in while it works, so the request metrics know the experiment and arm.
@@ -17,10 +18,13 @@ public struct DuetRequestContext: RequestContext {
     /// Who is calling, by the name bound to their admin token.
     public var actor: String?
     let labels: LabelBox
+    /// The connection (to stop reading a body the server refused).
+    let channel: any Channel
 
-    public init(source: Source) {
+    public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         labels = LabelBox()
+        channel = source.channel
     }
 
     /// Records the experiment and arm of this request for its metrics.

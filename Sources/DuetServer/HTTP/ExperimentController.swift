@@ -16,7 +16,7 @@ struct ExperimentController: Sendable {
             try JSONResponse.make(ExperimentList(experiments: reporter.states()))
         }
         admin.put("experiments") { request, context in
-            let batch = try RequestDecoding.decode(ExperimentBatch.self, from: try await body.data(request))
+            let batch = try RequestDecoding.decode(ExperimentBatch.self, from: try await body.data(request, context: context))
             guard !batch.configs.isEmpty else { throw RequestError.invalidField("configs", "configs must not be empty") }
             let saved = try await experiments.apply(batch.configs.map { ($0.file, $0.yaml) }, actor: context.actor ?? "")
             return try JSONResponse.make(Self.applied(saved))
@@ -26,7 +26,7 @@ struct ExperimentController: Sendable {
         }
         admin.put("experiments/{key}") { request, context in
             let key = try context.parameters.require("key")
-            let text = String(decoding: try await body.data(request), as: UTF8.self)
+            let text = String(decoding: try await body.data(request, context: context), as: UTF8.self)
             let parsed: ExperimentConfig
             do {
                 parsed = try ExperimentLoader.parse(yaml: text, file: key)
@@ -49,7 +49,7 @@ struct ExperimentController: Sendable {
         }
         admin.post("experiments/{key}/revert") { request, context in
             let key = try context.parameters.require("key")
-            let data = try await body.data(request)
+            let data = try await body.data(request, context: context)
             let to = data.isEmpty ? nil : try RequestDecoding.decode(RevertRequest.self, from: data).to
             let saved = try await experiments.revert(key: key, to: to, actor: context.actor ?? "")
             return try JSONResponse.make(Self.applied([saved]))

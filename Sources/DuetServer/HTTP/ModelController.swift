@@ -17,14 +17,14 @@ struct ModelController: Sendable {
         }
         admin.post("models/{slot}/rollback") { request, context in
             let slot = try ModelRegistry.slotName(try context.parameters.require("slot"))
-            let data = try await body.data(request)
+            let data = try await body.data(request, context: context)
             let to = data.isEmpty ? nil : try RequestDecoding.decode(RollbackRequest.self, from: data).to
             let swap = try await models.rollback(slot: slot, to: to, actor: context.actor ?? "")
             return try JSONResponse.make(Self.info(swap, slot: slot.rawValue))
         }
         admin.post("models/{slot}/promote") { request, context in
             let slot = try ModelRegistry.slotName(try context.parameters.require("slot"))
-            let b = try RequestDecoding.decode(PromoteRequest.self, from: try await body.data(request))
+            let b = try RequestDecoding.decode(PromoteRequest.self, from: try await body.data(request, context: context))
             let swap = try await models.promote(slot: slot, id: b.version, actor: context.actor ?? "")
             return try JSONResponse.make(Self.info(swap, slot: slot.rawValue))
         }

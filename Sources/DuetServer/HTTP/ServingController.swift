@@ -11,7 +11,7 @@ struct ServingController: Sendable {
 
     func addRoutes(to v1: RouterGroup<DuetRequestContext>) {
         v1.post("recommend") { request, context in
-            let buffer = try await body.buffer(request)
+            let buffer = try await body.buffer(request, context: context)
             let r = try buffer.withUnsafeReadableBytes { try RecommendRequest(json: $0) }
             var labels = RequestLabels()
             defer { context.label(labels) }
@@ -19,7 +19,7 @@ struct ServingController: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.json)))
         }
         v1.post("feedback") { request, context in
-            let buffer = try await body.buffer(request)
+            let buffer = try await body.buffer(request, context: context)
             let r = try buffer.withUnsafeReadableBytes { try FeedbackRequest(json: $0) }
             var labels = RequestLabels()
             defer { context.label(labels) }

@@ -7,11 +7,12 @@ struct StatusController: Sendable {
     let status: StatusReporter
     let scrape: ScrapeCollector
     let models: ModelRegistry
+    let auth: AdminAuth
 
-    /// The status page (timed like the API).
+    /// The status page (timed like the API); the audit rows (who changed what) only with an admin token.
     func addPage(to group: RouterGroup<DuetRequestContext>) {
-        group.get("/") { _, _ in
-            let html = try await status.page().render()
+        group.get("/") { request, _ in
+            let html = try await status.page(withAudit: auth.isAdmin(request)).render()
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
         }
     }

@@ -87,6 +87,13 @@ final class LearnerService: Service, Sendable {
     /// Writes the current online version to `models/online/<id>.duet` and points CURRENT at it, when it
     /// changed since the last checkpoint; keeps the newest 5 checkpoint files (and every kept version's).
     func checkpoint() async {
+        // A checkpoint, once started, finishes: it runs in a task of its own, which the service's
+        // cancellation does not reach (when the HTTP server stops first the service group cancels this
+        // service, possibly mid-checkpoint, and the database would refuse the registry row).
+        await Task { await writeCheckpoint() }.value
+    }
+
+    private func writeCheckpoint() async {
         let online = registry.onlineSlot
         guard let v = online.current else { return }
         guard lastCheckpointed.withLock({ $0 }) != v.id else { return }
@@ -134,8 +141,7 @@ final class LearnerService: Service, Sendable {
                     }
                 }
                 group.addTask { [self] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: configuration.checkpointInterval)
+                    while (try? await Task.sleep(for: configuration.checkpointInterval)) != nil {
                         await checkpoint()
                     }
                 }

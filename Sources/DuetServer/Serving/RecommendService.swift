@@ -7,16 +7,23 @@ import Foundation
 /// `POST /v1/recommend`: route the user to an arm, prepare the features, score with the arm's
 /// model version, take the top k, keep the impression for the feedback join.
 final class RecommendService: Sendable {
-    let maxCandidates: Int
+    /// Request limits (`ServerConfiguration`): they bound what a request costs and what its impression keeps.
+    struct Limits: Sendable {
+        var maxCandidates: Int
+        var maxContextKeys: Int
+        var maxStringBytes: Int
+    }
+
+    let limits: Limits
     let experiments: ExperimentControl
     let models: ModelRegistry
     let preparer: FeaturePreparer
     let impressions: ImpressionStore<Impression>
     let metrics: DuetMetrics
 
-    init(maxCandidates: Int, experiments: ExperimentControl, models: ModelRegistry, preparer: FeaturePreparer,
+    init(limits: Limits, experiments: ExperimentControl, models: ModelRegistry, preparer: FeaturePreparer,
          impressions: ImpressionStore<Impression>, metrics: DuetMetrics) {
-        self.maxCandidates = maxCandidates
+        self.limits = limits
         self.experiments = experiments
         self.models = models
         self.preparer = preparer
@@ -26,8 +33,10 @@ final class RecommendService: Sendable {
 
     /// The request's `k` once every field is within its limits (else a `RequestError` naming the field).
     func validate(_ r: RecommendRequest) throws -> Int {
+        let maxCandidates = limits.maxCandidates, maxBytes = limits.maxStringBytes
         guard !r.experiment.isEmpty else { throw RequestError.invalidField("experiment", "experiment must not be empty") }
-        guard !r.user.isEmpty, r.user.utf8.count <= 256 else { throw RequestError.invalidField("user", "user must be 1 to 256 bytes") }
+        guard r.experiment.utf8.count <= maxBytes else { throw RequestError.invalidField("experiment", "experiment must be at most \(maxBytes) bytes") }
+        guard !r.user.isEmpty, r.user.utf8.count <= maxBytes else { throw RequestError.invalidField("user", "user must be 1 to \(maxBytes) bytes") }
         let k = r.k ?? 10
         guard k >= 1, k <= maxCandidates else {
             throw RequestError.invalidField("k", "k must be between 1 and \(maxCandidates), got \(k)")
@@ -37,14 +46,28 @@ final class RecommendService: Sendable {
             guard c.count <= maxCandidates else {
                 throw RequestError.invalidField("candidates", "at most \(maxCandidates) candidates, got \(c.count)")
             }
-            if let i = c.firstIndex(where: { $0.isEmpty || $0.utf8.count > 256 }) {
-                throw RequestError.invalidField("candidates[\(i)]", "candidate ids must be 1 to 256 bytes")
+            if let i = c.firstIndex(where: { $0.isEmpty || $0.utf8.count > maxBytes }) {
+                throw RequestError.invalidField("candidates[\(i)]", "candidate ids must be 1 to \(maxBytes) bytes")
             }
         }
-        for (key, value) in r.context ?? [:] {
-            guard !key.isEmpty else { throw RequestError.invalidField("context", "context keys must not be empty") }
-            if case .number(let d) = value, !d.isFinite || abs(d) > 1e6 {
-                throw RequestError.invalidField("context.\(key)", "context.\(key) must be a finite number within ±1e6")
+        if let context = r.context {
+            guard context.count <= limits.maxContextKeys else {
+                throw RequestError.invalidField("context", "at most \(limits.maxContextKeys) context keys, got \(context.count)")
+            }
+            for (key, value) in context {
+                guard !key.isEmpty, key.utf8.count <= maxBytes else {
+                    throw RequestError.invalidField("context", "context keys must be 1 to \(maxBytes) bytes")
+                }
+                switch value {
+                case .number(let d):
+                    guard d.isFinite, abs(d) <= 1e6 else {
+                        throw RequestError.invalidField("context.\(key)", "context.\(key) must be a finite number within ±1e6")
+                    }
+                case .string(let s):
+                    guard s.utf8.count <= maxBytes else {
+                        throw RequestError.invalidField("context.\(key)", "context.\(key) must be at most \(maxBytes) bytes")
+                    }
+                }
             }
         }
         return k

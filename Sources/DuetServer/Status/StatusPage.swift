@@ -41,7 +41,8 @@ public struct StatusPage: Sendable {
     public var slots: [Slot]
     public var featureVersions: [(set: String, version: String)]
     public var featureStore: String
-    public var audit: [AuditRecord]
+    /// The last audit rows; nil when the caller is not an admin (actors and changes stay private).
+    public var audit: [AuditRecord]?
     public var bucketSeconds: Int
 
     static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
@@ -95,11 +96,15 @@ public struct StatusPage: Sendable {
         h += "<h2>Features <span class=muted>(\(esc(featureStore)))</span></h2><table><tr><th>set</th><th>current version</th></tr>"
         for f in featureVersions { h += "<tr><td>\(esc(f.set))</td><td>\(esc(f.version))</td></tr>" }
         h += "</table><h2>Audit</h2><table><tr><th>when</th><th>who</th><th>what</th><th>target</th><th>before</th><th>after</th></tr>"
-        for a in audit {
-            h += "<tr><td>\(date(a.at))</td><td>\(esc(a.actor))</td><td>\(esc(a.action))</td><td>\(esc(a.target))</td>"
-            h += "<td>\(esc(a.before ?? ""))</td><td>\(esc(a.after ?? ""))</td></tr>"
+        if let audit {
+            for a in audit {
+                h += "<tr><td>\(date(a.at))</td><td>\(esc(a.actor))</td><td>\(esc(a.action))</td><td>\(esc(a.target))</td>"
+                h += "<td>\(esc(a.before ?? ""))</td><td>\(esc(a.after ?? ""))</td></tr>"
+            }
+            if audit.isEmpty { h += "<tr><td colspan=6 class=muted>nothing yet</td></tr>" }
+        } else {
+            h += "<tr><td colspan=6 class=muted>shown with an admin token (Authorization: Bearer …)</td></tr>"
         }
-        if audit.isEmpty { h += "<tr><td colspan=6 class=muted>nothing yet</td></tr>" }
         h += "</table></body></html>\n"
         return h
     }

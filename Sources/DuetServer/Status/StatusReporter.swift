@@ -13,7 +13,8 @@ struct StatusReporter: Sendable {
     /// "redis" or "embedded store".
     let featureStore: String
 
-    func page() async throws -> StatusPage {
+    /// The page; the audit rows only for an admin (`withAudit`).
+    func page(withAudit: Bool) async throws -> StatusPage {
         let s = experiments.snapshot
         let experimentsShown = s.table.experiments.map { config -> StatusPage.Experiment in
             let stats = s.stats[config.key]
@@ -29,7 +30,7 @@ struct StatusReporter: Sendable {
                         requests: a.requests, clicks: a.clicks, feedback: a.feedback, ctrSeries: i < series.count ? series[i] : [])
                 })
         }
-        let audit = try await database.auditEntries(limit: 15).map(AuditRecord.init)
+        let audit = withAudit ? try await database.auditEntries(limit: 15).map(AuditRecord.init) : nil
         let slots = models.slots.map { slot in
             let current = slot.current?.id
             return StatusPage.Slot(name: slot.name, versions: slot.versions.reversed().map {

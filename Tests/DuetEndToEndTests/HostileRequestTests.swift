@@ -1,0 +1,69 @@
+import DuetTestSupport
+import Foundation
+import Testing
+
+/// Requests an attacker or a broken client sends, against the real binary on loopback.
+@Suite(.serialized) struct HostileRequestTests {
+    /// Sends raw bytes on a fresh connection and reads until the server closes it (or `timeout`).
+    static func raw(port: Int, _ text: String, timeout: Double = 5) throws -> (reply: String, closed: Bool, seconds: Double) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(fd >= 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(connected == 0, "connect to 127.0.0.1:\(port) failed")
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        let start = Date()
+        var reply: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096), closed = false
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { closed = true; break }
+            if n < 0 { break }  // timed out with the connection still open
+            reply += buffer[0..<n]
+        }
+        return (String(decoding: reply, as: UTF8.self), closed, Date().timeIntervalSince(start))
+    }
+
+    @Test func anOversizedContentLengthIsRefusedBeforeItsBodyAndTheConnectionCloses() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
+        defer { s.stop() }
+        // No body is ever sent: the 413 must come from the header alone, and the connection must close.
+        let r = try Self.raw(port: s.port, "POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n")
+        #expect(r.reply.hasPrefix("HTTP/1.1 413"), "\(r.reply)")
+        #expect(r.reply.contains("body_too_large"))
+        #expect(r.closed, "the connection stayed open after the 413")
+        #expect(r.seconds < 4)
+        // The server still serves.
+        #expect(try await s.get("/healthz").0 == 200)
+    }
+
+    @Test func contextLimitsAreEnforcedAndNamed() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
+        defer { s.stop() }
+        var context: [String: Any] = [:]
+        for i in 0..<65 { context["k\(i)"] = "v" }
+        let (status, body) = try await s.post("/v1/recommend", ["experiment": "homepage", "user": "u", "context": context])
+        #expect(status == 400)
+        #expect((body["error"] as? [String: Any])?["field"] as? String == "context")
+        let (status2, body2) = try await s.post("/v1/recommend", ["experiment": "homepage", "user": "u", "context": ["page": String(repeating: "x", count: 300)]])
+        #expect(status2 == 400)
+        #expect((body2["error"] as? [String: Any])?["field"] as? String == "context.page")
+    }
+
+    @Test func shutdownAfterLearningLogsNoFalseCheckpointFailure() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
+        let first = try await ServerHarness.recommend(s, user: "qa-online")
+        let item = ((first["items"] as! [[String: Any]])[0]["id"] as! String)
+        #expect(try await s.post("/v1/feedback", ["request_id": first["request_id"]!, "item": item, "label": 1]).0 == 200)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(s.stop() == 0)
+        #expect(!s.log.contains("checkpoint failed"), "\(s.log.suffix(2000))")
+        #expect(FileManager.default.fileExists(atPath: s.dataDirectory.appendingPathComponent("models/online/CURRENT").path))
+    }
+}
