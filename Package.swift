@@ -86,6 +86,7 @@ let package = Package(
             dependencies: [
                 "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetAPI", "DuetJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -27,6 +27,12 @@ enum ServeSettings {
         .init(key: "admin_token", help: "TOKEN or NAME:TOKEN[,NAME:TOKEN]") { c, v, s in c.adminTokens = try parseTokens(v, s) },
         .init(key: "max_candidates", help: "most candidates per recommend (default 1000)") { c, v, s in c.maxCandidates = try positive(v, "max_candidates", s) },
         .init(key: "max_body_bytes", help: "largest request body (default 1048576)") { c, v, s in c.maxBodyBytes = try positive(v, "max_body_bytes", s) },
+        .init(key: "idle_timeout_seconds", help: "close a connection idle this long (default 30)") { c, v, s in
+            c.idleTimeout = .seconds(try positive(v, "idle_timeout_seconds", s))
+        },
+        .init(key: "max_connections", help: "most open connections (default 4096)") { c, v, s in
+            c.maxConnections = try positive(v, "max_connections", s)
+        },
         .init(key: "max_context_keys", help: "most keys in a recommend's context (default 64)") { c, v, s in
             c.maxContextKeys = try positive(v, "max_context_keys", s)
         },

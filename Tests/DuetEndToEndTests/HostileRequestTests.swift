@@ -43,6 +43,39 @@ import Testing
         #expect(try await s.get("/healthz").0 == 200)
     }
 
+    @Test func idleConnectionsAreClosedAndTheCapKeepsHealthzAnswerable() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory(), ["--config", try Self.config("idle_timeout_seconds: 1\nmax_connections: 20\n")])
+        defer { s.stop() }
+        // A connection that never sends a request is closed after the idle timeout.
+        let silent = try Self.raw(port: s.port, "", timeout: 5)
+        #expect(silent.closed && silent.seconds < 3, "\(silent)")
+        // 40 idle connections against a cap of 20: the extra ones wait; /healthz answers within the timeout.
+        var held: [Int32] = []
+        defer { held.forEach { close($0) } }
+        for _ in 0..<40 { held.append(try Self.open(port: s.port)) }
+        let start = Date()
+        let r = try Self.raw(port: s.port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout: 8)
+        #expect(r.reply.hasPrefix("HTTP/1.1 200"), "\(r.reply)")
+        #expect(Date().timeIntervalSince(start) < 6)
+    }
+
+    static func config(_ text: String) throws -> String {
+        let file = try TestSupport.temporaryDirectory("serve-config").appendingPathComponent("duet.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    static func open(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(fd >= 0 && connected == 0)
+        return fd
+    }
+
     @Test func contextLimitsAreEnforcedAndNamed() async throws {
         let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
         defer { s.stop() }

@@ -39,6 +39,8 @@ import Testing
         max_candidates: 50
         max_body_bytes: 65536
         max_context_keys: 8
+        idle_timeout_seconds: 20
+        max_connections: 100
         max_string_bytes: 64
         impression_ttl_seconds: 60
         impression_capacity: 1000

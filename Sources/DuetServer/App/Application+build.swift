@@ -2,6 +2,7 @@ import DuetFeatures
 import DuetStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -17,9 +18,13 @@ public func buildApplication(
     let started = ContinuousClock.now
     let logger = dependencies.logger
     let (router, services) = try await buildRouter(configuration, dependencies: dependencies)
+    let idle = configuration.idleTimeout.components
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "duet"),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "duet",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         services: services,
         onServerRunning: { _ in
             let elapsed = ContinuousClock.now - started

@@ -19,6 +19,11 @@ public struct ServerConfiguration: Sendable {
     public var maxCandidates = 1000
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
+    /// A connection with no request in progress for this long is closed (also one that never sends a
+    /// request: a flood of idle connections frees itself).
+    public var idleTimeout: Duration = .seconds(30)
+    /// Most open connections; past it new ones wait in the kernel's accept queue until one closes.
+    public var maxConnections = 4096
     /// Most keys a recommend request's `context` may have (each becomes a feature the impression keeps).
     public var maxContextKeys = 64
     /// Longest string (in UTF-8 bytes) accepted for ids, context keys and context values.
