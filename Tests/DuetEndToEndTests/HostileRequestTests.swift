@@ -76,6 +76,23 @@ import Testing
         return fd
     }
 
+    @Test func aClientThatHangsUpMidBodyIsNotAServerError() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
+        defer { s.stop() }
+        for _ in 0..<3 {
+            let fd = try Self.open(port: s.port)
+            let head = "POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"experiment\""
+            _ = Array(head.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            usleep(100_000)
+            close(fd)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let metrics = String(decoding: try await s.get("/metrics").1, as: UTF8.self)
+        let lines = metrics.split(separator: "\n").filter { $0.hasPrefix("duet_http_requests_total{route=\"/v1/recommend\"") }
+        #expect(!lines.contains { $0.contains("status=\"500\"") }, "\(lines)")
+        #expect(lines.contains { $0.contains("status=\"499\"") && $0.hasSuffix(" 3") }, "\(lines)")
+    }
+
     @Test func contextLimitsAreEnforcedAndNamed() async throws {
         let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
         defer { s.stop() }
