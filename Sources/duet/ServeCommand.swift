@@ -20,6 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "redis://host:port[/db]; absent: the embedded store from features/snapshots.") var redis: String?
     @Option(name: .customLong("admin-token"), help: "Admin token(s): TOKEN or NAME:TOKEN[,NAME:TOKEN]. Absent: admin routes refuse everything.")
     var adminToken: String?
+    @Option(name: .customLong("api-token"), help: "Data-plane token(s) for /v1/recommend and /v1/feedback: TOKEN or NAME:TOKEN[,…]. Absent: open.")
+    var apiToken: String?
 
     func run() async throws {
         var configuration = ServerConfiguration()
@@ -28,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
             try ServeSettings.apply(environment: ProcessInfo.processInfo.environment, to: &configuration)
             let flags: [(String, String?)] = [
                 ("host", host), ("port", port.map(String.init)), ("data_dir", dataDir), ("experiments", experiments),
-                ("features", features), ("redis", redis), ("admin_token", adminToken),
+                ("features", features), ("redis", redis), ("admin_token", adminToken), ("api_token", apiToken),
             ]
             for case let (key, value?) in flags {
                 try ServeSettings.apply(key: key, value: value, source: "--" + key.replacingOccurrences(of: "_", with: "-"), to: &configuration)

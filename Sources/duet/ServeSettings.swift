@@ -25,6 +25,15 @@ enum ServeSettings {
         .init(key: "features", help: "feature-set definitions directory (default features)") { c, v, _ in c.featuresDirectory = v },
         .init(key: "redis", help: "redis://host:port[/db]; empty: the embedded store") { c, v, _ in c.redisURL = v.isEmpty ? nil : v },
         .init(key: "admin_token", help: "TOKEN or NAME:TOKEN[,NAME:TOKEN]") { c, v, s in c.adminTokens = try parseTokens(v, s) },
+        .init(key: "api_token", help: "TOKEN or NAME:TOKEN[,…] required on /v1/recommend and /v1/feedback") { c, v, s in
+            c.apiTokens = try parseTokens(v, s)
+        },
+        .init(key: "feedback_rate_per_client", help: "feedback events per second per client, bursts of 2× (default 0: no limit)") { c, v, s in
+            guard let r = Double(v), r.isFinite, r >= 0 else {
+                throw ConfigurationError(message: "\(s): feedback_rate_per_client: expected a number ≥ 0, got '\(v)'")
+            }
+            c.feedbackRatePerClient = r
+        },
         .init(key: "max_candidates", help: "most candidates per recommend (default 1000)") { c, v, s in c.maxCandidates = try positive(v, "max_candidates", s) },
         .init(key: "max_body_bytes", help: "largest request body (default 1048576)") { c, v, s in c.maxBodyBytes = try positive(v, "max_body_bytes", s) },
         .init(key: "idle_timeout_seconds", help: "close a connection idle this long (default 30)") { c, v, s in
@@ -106,7 +115,7 @@ enum ServeSettings {
             if let colon = part.firstIndex(of: ":") {
                 let name = String(part[..<colon]), token = String(part[part.index(after: colon)...])
                 guard !name.isEmpty, !token.isEmpty else {
-                    throw ConfigurationError(message: "\(source): admin token '\(part)': expected NAME:TOKEN")
+                    throw ConfigurationError(message: "\(source): token '\(part)': expected NAME:TOKEN")
                 }
                 tokens[name] = token
             } else {

@@ -20,7 +20,7 @@ import Testing
 
         let token = try TestSupport.run(["serve", "--data-dir", dir.path, "--admin-token", "alice:"])
         #expect(token.status != 0)
-        #expect(token.stderr.contains("--admin-token: admin token 'alice:': expected NAME:TOKEN"))
+        #expect(token.stderr.contains("--admin-token: token 'alice:': expected NAME:TOKEN"))
     }
 
     @Test func fileThenEnvironmentThenFlagsAndEveryKeyIsSettable() async throws {
@@ -39,6 +39,7 @@ import Testing
         max_candidates: 50
         max_body_bytes: 65536
         max_context_keys: 8
+        feedback_rate_per_client: 0
         idle_timeout_seconds: 20
         max_connections: 100
         max_string_bytes: 64

@@ -172,6 +172,48 @@ import Testing
         }
     }
 
+    @Test func apiTokensGuardTheDataPlaneAndFeedbackIsRateLimitedPerClient() async throws {
+        var config = try TestApp.configuration("app-api")
+        config.apiTokens = ["shop": "s1", "bot": "b1"]
+        config.feedbackRatePerClient = 2  // bursts of 4
+        let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))
+        try await app.test(.router) { client in
+            let request = try Self.json(RecommendRequest(experiment: "homepage", user: "u1", candidates: ["1", "2"], k: 1))
+            try await client.execute(uri: "/v1/recommend", method: .post, body: request) { response in
+                #expect(response.status == .unauthorized)
+                let error = try Self.decode(ErrorBody.self, response).error
+                #expect(error.message.contains("API token"))
+            }
+            // The admin token is not a data-plane token.
+            try await client.execute(uri: "/v1/recommend", method: .post, headers: Self.admin, body: request) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/recommend", method: .post, headers: [.authorization: "Bearer s1"], body: request) { #expect($0.status == .ok) }
+            let feedback = try Self.json(FeedbackRequest(requestID: "nope", item: "1", label: 1))
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<6 {
+                try await client.execute(uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer b1"], body: feedback) { response in
+                    statuses.append(response.status)
+                    if response.status == .tooManyRequests { #expect(response.headers[.retryAfter] == "1") }
+                }
+            }
+            #expect(statuses.prefix(4).allSatisfy { $0 == .notFound } && statuses.suffix(2).allSatisfy { $0 == .tooManyRequests }, "\(statuses)")
+            // Another client has its own bucket.
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer s1"], body: feedback) { #expect($0.status == .notFound) }
+            let text = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(text.contains(#"duet_feedback_rejected_total{reason="rate_limited"} 2"#))
+            #expect(!text.contains("b1") && !text.contains("s1\""))
+        }
+    }
+
+    @Test func theRateLimiterRefillsAtItsRate() {
+        let limiter = RateLimitMiddleware(rate: 10, metrics: DuetMetrics())
+        let t0 = ContinuousClock.now
+        #expect((0..<20).map { _ in limiter.take("c", now: t0) }.filter { $0 }.count == 20)
+        #expect(!limiter.take("c", now: t0))
+        #expect(limiter.take("c", now: t0 + .milliseconds(110)))
+        #expect(!limiter.take("c", now: t0 + .milliseconds(110)))
+        #expect(limiter.take("other", now: t0))
+    }
+
     @Test func aDeclaredBodyOverTheLimitIsRefusedUnread() async throws {
         let config = try TestApp.configuration("app-413")
         let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))

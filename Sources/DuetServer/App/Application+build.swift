@@ -67,7 +67,7 @@ func buildRouter(
     let impressions = ImpressionStore<Impression>(capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL)
     let guardrail = Guardrail(models: registry, experiments: experiments, logger: logger)
     let body = BodyLimit(maxBytes: configuration.maxBodyBytes)
-    let auth = AdminAuth(tokens: configuration.adminTokens)
+    let auth = BearerAuth(tokens: configuration.adminTokens)
     if configuration.adminTokens.isEmpty {
         logger.warning("no --admin-token: admin routes refuse every request")
     }
@@ -90,8 +90,9 @@ func buildRouter(
             experiments: experiments, models: registry, preparer: preparer,
                                     impressions: impressions, metrics: metrics),
         feedback: FeedbackService(impressions: impressions, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
-        body: body
-    ).addRoutes(to: timed.group("/v1"))
+        body: body,
+        feedbackLimit: configuration.feedbackRatePerClient > 0 ? RateLimitMiddleware(rate: configuration.feedbackRatePerClient, metrics: metrics) : nil
+    ).addRoutes(to: timed.group("/v1").add(middleware: APIAuthMiddleware(auth: configuration.apiTokens.isEmpty ? nil : BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
     let admin = timed.group("/v1/admin").add(middleware: AdminAuthMiddleware(auth: auth))
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
                          database: database, body: body).addRoutes(to: admin)

@@ -15,6 +15,11 @@ public struct ServerConfiguration: Sendable {
     public var redisURL: String?
     /// Admin tokens by name (the name is what the audit log records). Empty: admin routes refuse all.
     public var adminTokens: [String: String] = [:]
+    /// Data-plane tokens by client name, for `/v1/recommend` and `/v1/feedback`. Empty: those routes are open.
+    public var apiTokens: [String: String] = [:]
+    /// Feedback events per second each client may send (its API token's name; its address when the
+    /// data plane is open), with bursts of twice that. 0: no limit.
+    public var feedbackRatePerClient = 0.0
     /// Most candidates one /v1/recommend may carry.
     public var maxCandidates = 1000
     /// Largest request body accepted, in bytes.

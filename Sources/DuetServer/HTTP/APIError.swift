@@ -11,6 +11,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public var message: String
     public var field: String?
     public var details: [String]?
+    /// Sent as `Retry-After` (429s).
+    public var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, details: [String]? = nil) {
         self.status = status
@@ -30,6 +32,7 @@ public struct APIError: HTTPResponseError, Sendable {
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         // The unread rest of a refused body is not worth reading: the connection closes after this answer.
         if status == .contentTooLarge { response.headers[.connection] = "close" }
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
         return response
     }
 }

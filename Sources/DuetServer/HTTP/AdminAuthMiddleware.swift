@@ -4,7 +4,7 @@ import Hummingbird
 /// bound to becomes `context.actor` (what the audit log records).
 struct AdminAuthMiddleware: RouterMiddleware {
     typealias Context = DuetRequestContext
-    let auth: AdminAuth
+    let auth: BearerAuth
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context

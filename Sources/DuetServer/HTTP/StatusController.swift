@@ -7,7 +7,7 @@ struct StatusController: Sendable {
     let status: StatusReporter
     let scrape: ScrapeCollector
     let models: ModelRegistry
-    let auth: AdminAuth
+    let auth: BearerAuth
 
     /// The status page (timed like the API); the audit rows (who changed what) only with an admin token.
     func addPage(to group: RouterGroup<DuetRequestContext>) {

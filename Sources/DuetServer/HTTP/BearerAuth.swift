@@ -1,14 +1,18 @@
 import Hummingbird
 
-/// Checks `Authorization: Bearer <token>` against the configured named tokens.
+/// Checks `Authorization: Bearer <token>` against the configured named tokens (the admin tokens, or
+/// the data plane's API tokens).
 ///
 /// The comparison takes the same time whatever the token's content (no early exit), so timing
 /// does not reveal how much of a guess was right.
-public struct AdminAuth: Sendable {
+public struct BearerAuth: Sendable {
     let tokens: [(name: String, token: [UInt8])]
+    /// What the tokens are for, in error messages ("admin", "API").
+    let kind: String
 
-    public init(tokens: [String: String]) {
+    public init(tokens: [String: String], kind: String = "admin") {
         self.tokens = tokens.sorted { $0.key < $1.key }.map { ($0.key, Array($0.value.utf8)) }
+        self.kind = kind
     }
 
     /// The name bound to the request's token, or an `APIError` (401).
@@ -17,14 +21,14 @@ public struct AdminAuth: Sendable {
             throw APIError(.unauthorized, code: "admin_disabled", message: "admin API disabled: start duet serve with --admin-token")
         }
         guard let given = Self.bearerToken(request.headers[.authorization]) else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "missing 'Authorization: Bearer <token>' header")
+            throw APIError(.unauthorized, code: "unauthorized", message: "missing 'Authorization: Bearer <\(kind) token>' header")
         }
         var match: String?
         for (name, token) in tokens where Self.constantTimeEqual(given, token) {
             match = name
         }
         guard let match else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "invalid admin token")
+            throw APIError(.unauthorized, code: "unauthorized", message: "invalid \(kind) token")
         }
         return match
     }
