@@ -107,8 +107,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Shared test helpers: free ports, a real redis-server and moto_server, a request recorder, running the built `duet` binary.
-        .target(name: "DuetTestSupport", dependencies: ["DuetServer"], path: "Tests/DuetTestSupport", swiftSettings: swiftSettings),
+        // Shared test helpers: free ports, a real redis-server and moto_server, a request recorder, running the built `duet` binary,
+        // hostile model files.
+        .target(
+            name: "DuetTestSupport", dependencies: ["DuetServer", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/DuetTestSupport", swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CHiredis", "CBLAS", "CCurl"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetModelsTests", dependencies: ["DuetModels", "DuetTestSupport"], swiftSettings: swiftSettings),

@@ -16,10 +16,14 @@ import Foundation
 /// | 32 | SHA-256 of every byte before it |
 ///
 /// Written atomically (temporary file in the same directory, fsync, rename); read in one go and
-/// refused whole when truncated, tampered with or inconsistent.
+/// refused whole when truncated, tampered with, inconsistent or out of range: the checksum proves
+/// only that the file is whole, not that its writer meant well (`decode`).
 public enum ModelFile {
     static let magic = Array("DUETMODL".utf8)
     static let formatVersion: UInt32 = 1
+    /// No weight of a file is larger in magnitude (trained weights stay below about 10³): sums and
+    /// squares of weights times feature values stay finite, so a model that reads scores finitely.
+    public static let maxAbsWeight: Float = 1e6
 
     struct Header: Codable {
         var id: String
@@ -31,6 +35,39 @@ public enum ModelFile {
         var config: ModelConfig
         var positives: Double
         var seen: Double
+
+        /// Longest id (a file name: checkpoints are written as `<id>.duet`).
+        static let maxIDLength = 255
+        /// Latest `created_at` taken (the year 5138): a date far beyond it is not a model's.
+        static let maxCreatedAt = 1e11
+
+        /// Throws for the first field no model may have; see `ModelConfig.validate`.
+        func validate(name: String) throws(ModelFileError) {
+            func invalid(_ field: String, _ value: Any, _ expected: String, nonFinite: Bool = false) -> ModelFileError {
+                ModelFileError(nonFinite ? .nonFinite : .range, "\(name): header field \(field) = \(value): \(expected)")
+            }
+            func check(_ field: String, _ value: Double, within range: ClosedRange<Double>) throws(ModelFileError) {
+                guard value.isFinite else { throw invalid(field, value, "must be a finite number", nonFinite: true) }
+                guard range.contains(value) else { throw invalid(field, value, "must be within \(range.lowerBound)…\(range.upperBound)") }
+            }
+            for (field, value) in [("id", id as String?), ("parent_id", parent_id)] {
+                guard let value else { continue }
+                guard !value.isEmpty, value.utf8.count <= Self.maxIDLength, value != ".", value != "..",
+                      !value.unicodeScalars.contains(where: { $0 == "/" || $0.properties.generalCategory == .control })
+                else { throw invalid(field, String(reflecting: String(value.prefix(80))), "must be 1…\(Self.maxIDLength) bytes usable as a file name (no '/' or control characters)") }
+            }
+            try check("created_at", created_at, within: 0...Self.maxCreatedAt)
+            guard examples >= 0 else { throw invalid("examples", examples, "must be at least 0") }
+            try check("positives", positives, within: ModelConfig.countRange)
+            try check("seen", seen, within: ModelConfig.countRange)
+            if let logloss = metrics.logloss { try check("metrics.logloss", logloss, within: 0...Double.greatestFiniteMagnitude) }
+            if let auc = metrics.auc { try check("metrics.auc", auc, within: 0...1) }
+            try check("metrics.clicks", metrics.clicks, within: ModelConfig.countRange)
+            guard metrics.examples >= 0 else { throw invalid("metrics.examples", metrics.examples, "must be at least 0") }
+            do { try config.validate() } catch {
+                throw invalid("config.\(error.field)", error.value, error.expected, nonFinite: error.nonFinite)
+            }
+        }
     }
 
     public static func encode(_ v: ModelVersion) throws -> [UInt8] {
@@ -62,8 +99,11 @@ public enum ModelFile {
 
     /// Writes `v` to `path` atomically.
     public static func write(_ v: ModelVersion, to path: String) throws {
-        guard v.weights.flattened().allSatisfy(\.isFinite), v.factors.flattened().allSatisfy(\.isFinite) else {
-            throw ModelFileError("refusing to write a model with non-finite weights")
+        // What could not be read back is not written (a checkpoint keeps CURRENT on the last good one).
+        for (what, values) in [("weights", v.weights.flattened()), ("factors", v.factors.flattened())] {
+            if let bad = values.first(where: { !(abs($0) <= maxAbsWeight) }) {
+                throw ModelFileError(bad.isFinite ? .range : .nonFinite, "refusing to write \(path): \(what) hold \(bad); each must be finite and within ±\(maxAbsWeight)")
+            }
         }
         let bytes = try encode(v)
         let url = URL(fileURLWithPath: path)
@@ -71,7 +111,7 @@ public enum ModelFile {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw ModelFileError("cannot create \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ModelFileError(.io, "cannot create \(tmp): \(String(cString: strerror(errno)))") }
         var ok = bytes.withUnsafeBytes { raw -> Bool in
             var offset = 0
             while offset < raw.count {
@@ -85,25 +125,27 @@ public enum ModelFile {
         close(fd)
         guard ok, rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw ModelFileError("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ModelFileError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
         let dfd = open(dir, O_RDONLY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
     /// Reads and verifies a model file.
-    public static func read(path: String) throws -> ModelVersion {
+    public static func read(path: String) throws(ModelFileError) -> ModelVersion {
         try decode(readBytes(path), name: path)
     }
 
     /// The file's bytes, read straight into one array (a model is tens of MB: each copy through `Data`
     /// cost page faults at start-up).
-    static func readBytes(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ModelFileError("cannot read \(path): \(String(cString: strerror(errno)))") }
+    static func readBytes(_ path: String) throws(ModelFileError) -> [UInt8] {
+        // Non-blocking, so a FIFO named like a model cannot hold start-up; only regular files are read.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else { throw ModelFileError(.io, "cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ModelFileError("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &st) == 0 else { throw ModelFileError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw ModelFileError(.io, "cannot read \(path): not a regular file") }
         let size = Int(st.st_size)
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
@@ -120,67 +162,89 @@ public enum ModelFile {
             count = done
         }
         guard failure == 0 else {
-            throw ModelFileError("cannot read \(path): \(failure < 0 ? "file shrank while reading" : String(cString: strerror(failure)))")
+            throw ModelFileError(.io, "cannot read \(path): \(failure < 0 ? "file shrank while reading" : String(cString: strerror(failure)))")
         }
         return bytes
     }
 
-    public static func decode(_ b: [UInt8], name: String = "model") throws -> ModelVersion {
-        guard b.count >= 8 + 8 + 8 + 8 + 32 else { throw ModelFileError("\(name): truncated (\(b.count) bytes)") }
-        guard Array(b[0..<8]) == magic else { throw ModelFileError("\(name): not a Duet model file (bad magic)") }
+    /// Decodes and verifies a model file's bytes; `name` (the path) starts every error message.
+    ///
+    /// The file may come from anyone who can write to `models/`, checksum and all: every header field
+    /// is checked before anything is allocated or computed from it (`Header.validate`), and every
+    /// count against the bytes that are really there, so a hostile file is refused with a
+    /// `ModelFileError`, never a trap.
+    public static func decode(_ b: [UInt8], name: String = "model") throws(ModelFileError) -> ModelVersion {
+        guard b.count >= 8 + 8 + 8 + 8 + 32 else { throw ModelFileError(.truncated, "\(name): truncated (\(b.count) bytes)") }
+        guard Array(b[0..<8]) == magic else { throw ModelFileError(.magic, "\(name): not a Duet model file (bad magic)") }
         let body = b[0..<(b.count - 32)]
         guard Array(SHA256.hash(data: body)) == Array(b[(b.count - 32)...]) else {
-            throw ModelFileError("\(name): checksum mismatch (truncated or modified)")
+            throw ModelFileError(.checksum, "\(name): checksum mismatch (truncated or modified)")
         }
         var r = Reader(bytes: b, offset: 8, end: b.count - 32, name: name)
-        let version: UInt32 = try r.int()
-        guard version == formatVersion else { throw ModelFileError("\(name): format version \(version) is not supported (expected \(formatVersion))") }
-        let headerLength: UInt32 = try r.int()
-        let json = try r.bytes(Int(headerLength))
+        let version: UInt32 = try r.int("format version")
+        guard version == formatVersion else {
+            throw ModelFileError(.version, "\(name): format version \(version) is not supported (expected \(formatVersion))")
+        }
+        let headerLength: UInt32 = try r.int("header length")
+        let json = try r.bytes(Int(headerLength), "header (\(headerLength) bytes)")
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: Data(json)) } catch {
-            throw ModelFileError("\(name): bad header: \(error)")
+            throw ModelFileError(.header, "\(name): bad header: \(error)")
         }
-        let wCount: UInt64 = try r.int()
-        guard wCount == UInt64(header.config.size) else { throw ModelFileError("\(name): \(wCount) weights for \(header.config.bits) bits") }
-        let w = try r.pages(Int(wCount))
-        let fCount: UInt64 = try r.int()
-        guard fCount == UInt64(header.config.size * header.config.k) else { throw ModelFileError("\(name): \(fCount) factors for k = \(header.config.k)") }
-        let f = try r.pages(Int(fCount))
-        guard r.offset == r.end else { throw ModelFileError("\(name): \(r.end - r.offset) unexpected bytes after the weights") }
-        guard let w, let f else { throw ModelFileError("\(name): non-finite weights") }
+        try header.validate(name: name)
+        // Both counts are bounded now (bits ≤ 28, k ≤ 64): 2^28·64 floats fit any Int.
+        let size = header.config.size, factorCount = size * header.config.k
+        let wCount: UInt64 = try r.int("weight count")
+        guard wCount == UInt64(size) else {
+            throw ModelFileError(.layout, "\(name): \(wCount) weights for bits = \(header.config.bits) (expected \(size))")
+        }
+        let w = try r.pages(size, "weights")
+        let fCount: UInt64 = try r.int("factor count")
+        guard fCount == UInt64(factorCount) else {
+            throw ModelFileError(.layout, "\(name): \(fCount) factors for bits = \(header.config.bits), k = \(header.config.k) (expected \(factorCount))")
+        }
+        let f = try r.pages(factorCount, "factors")
+        guard r.offset == r.end else { throw ModelFileError(.layout, "\(name): \(r.end - r.offset) unexpected bytes after the weights") }
         return ModelVersion(
             id: header.id, parentID: header.parent_id, kind: header.kind, createdAt: Date(timeIntervalSince1970: header.created_at),
             examples: header.examples, metrics: header.metrics, config: header.config, positives: header.positives, seen: header.seen,
             weights: w, factors: f)
     }
 
+    /// Reads the body of a file front to back; every read is checked against the bytes left, so a
+    /// count from the file can ask for more than is there but never gets it.
     struct Reader {
         let bytes: [UInt8]
         var offset: Int
         let end: Int
         let name: String
 
-        mutating func bytes(_ n: Int) throws -> ArraySlice<UInt8> {
-            guard n >= 0, offset + n <= end else { throw ModelFileError("\(name): truncated") }
+        var remaining: Int { end - offset }
+
+        mutating func bytes(_ n: Int, _ what: String) throws(ModelFileError) -> ArraySlice<UInt8> {
+            guard n >= 0, n <= remaining else {
+                throw ModelFileError(.truncated, "\(name): truncated: the \(what) need \(n) bytes, \(remaining) are left")
+            }
             defer { offset += n }
             return bytes[offset..<(offset + n)]
         }
 
-        mutating func int<T: FixedWidthInteger>() throws -> T {
-            let s = try bytes(MemoryLayout<T>.size)
+        mutating func int<T: FixedWidthInteger>(_ what: String) throws(ModelFileError) -> T {
+            let s = try bytes(MemoryLayout<T>.size, what)
             var v: T = 0
             for (i, byte) in s.enumerated() { v |= T(byte) << (8 * i) }
             return v
         }
 
-        /// `n` little-endian floats as weight pages, copied once from the file's bytes; nil if any is
-        /// not finite.
-        mutating func pages(_ n: Int) throws -> WeightPages? {
-            let s = try bytes(4 * n)
+        /// `n` little-endian floats as weight pages, copied once from the file's bytes; each finite and
+        /// within ±`maxAbsWeight`.
+        mutating func pages(_ n: Int, _ what: String) throws(ModelFileError) -> WeightPages {
+            let (byteCount, overflow) = n.multipliedReportingOverflow(by: 4)
+            guard !overflow else { throw ModelFileError(.truncated, "\(name): truncated: \(n) \(what) do not fit in the file") }
+            let s = try bytes(byteCount, "\(n) \(what)")
             var pages: [WeightPages.Page] = []
             pages.reserveCapacity((n + WeightPages.pageSize - 1) / WeightPages.pageSize)
-            var finite = true
+            var inRange = true
             s.withUnsafeBytes { raw in
                 var start = 0
                 while start < n {
@@ -191,18 +255,52 @@ public enum ModelFile {
                         }
                         count = m
                     }
-                    finite = finite && values.allSatisfy(\.isFinite)
+                    // One comparison per value; NaN fails it too.
+                    inRange = inRange && values.allSatisfy { abs($0) <= maxAbsWeight }
                     pages.append(WeightPages.Page(values))
                     start += m
                 }
             }
-            return finite ? WeightPages(count: n, pages: pages) : nil
+            let result = WeightPages(count: n, pages: pages)
+            guard inRange else {
+                let values = result.flattened(), i = values.firstIndex { !(abs($0) <= maxAbsWeight) }!
+                throw ModelFileError(
+                    values[i].isFinite ? .range : .nonFinite, "\(name): \(what)[\(i)] = \(values[i]): must be finite and within ±\(maxAbsWeight)")
+            }
+            return result
         }
     }
 }
 
+/// Why a model file was not read or written: a `reason` (the `reason` label of
+/// `duet_model_files_refused_total`) and a message naming the file and, for a bad header, the field.
 public struct ModelFileError: Error, CustomStringConvertible, Sendable {
+    public enum Reason: String, Sendable, CaseIterable {
+        /// The file could not be opened, read or written.
+        case io
+        /// It ends before what it declares (too short, or a length or count beyond its end).
+        case truncated
+        /// It does not start with `DUETMODL`.
+        case magic
+        /// Its SHA-256 trailer does not match (cut short or modified).
+        case checksum
+        /// A format version this build does not read.
+        case version
+        /// The header is not the expected JSON.
+        case header
+        /// A header field outside what a model may have (bits, k, a step size, a count, the id).
+        case range
+        /// A NaN or infinite number, in the header or among the weights.
+        case nonFinite = "non_finite"
+        /// Weight or factor counts that disagree with bits and k, or bytes after the weights.
+        case layout
+    }
+
+    public var reason: Reason
     public var message: String
-    init(_ message: String) { self.message = message }
+    init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
     public var description: String { message }
 }

@@ -17,7 +17,7 @@ struct ReplayCommand: ParsableCommand {
         var learner: Learner
         if let model {
             let start: ModelVersion
-            do { start = try ModelFile.read(path: model) } catch { throw CLIError("\(model): \(error)") }
+            do { start = try ModelFile.read(path: model) } catch { throw CLIError(error.message) }
             learner = Learner(start: start)
         } else {
             learner = Learner(config: try options.modelConfig())

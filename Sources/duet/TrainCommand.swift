@@ -28,7 +28,7 @@ struct ModelOptions: ParsableArguments {
             c.bits = bits
         }
         if let k {
-            guard (0...64).contains(k) else { throw CLIError("--k: \(k) is outside 0…64") }
+            guard ModelConfig.kRange.contains(k) else { throw CLIError("--k: \(k) is outside \(ModelConfig.kRange.lowerBound)…\(ModelConfig.kRange.upperBound)") }
             c.k = k
         }
         if let optimizer {

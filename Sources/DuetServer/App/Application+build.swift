@@ -50,7 +50,8 @@ func buildRouter(
         configuration: .init(publishInterval: configuration.publishInterval, publishEvery: configuration.publishEvery,
                              checkpointInterval: configuration.checkpointInterval),
         registry: registry, database: database, metrics: metrics, logger: logger)
-    let watcher = try StaticModelWatcher(dataDirectory: configuration.dataDirectory, registry: registry, learner: learner, logger: logger)
+    let watcher = try StaticModelWatcher(
+        dataDirectory: configuration.dataDirectory, registry: registry, learner: learner, metrics: metrics, logger: logger)
     async let modelsLoaded: Void = {
         await watcher.loadExisting()
         try await learner.start()

@@ -6,10 +6,10 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The online learner's life: it starts from the checkpoint named in `models/online/CURRENT`, or
-/// warm from the static model (or, with neither, waits for the first static model); it runs the
-/// learner loop and writes a checkpoint every `checkpointInterval`; on graceful shutdown it
-/// publishes what it learned and writes a last checkpoint.
+/// The online learner's life: it starts from the checkpoint named in `models/online/CURRENT` (that
+/// one refused: the newest checkpoint that reads), or warm from the static model (or, with neither,
+/// waits for the first static model); it runs the learner loop and writes a checkpoint every
+/// `checkpointInterval`; on graceful shutdown it publishes what it learned and writes a last checkpoint.
 final class LearnerService: Service, Sendable {
     struct Configuration: Sendable {
         var publishInterval: Duration
@@ -47,15 +47,7 @@ final class LearnerService: Service, Sendable {
         }
         guard !alreadyStarted else { return }
         let online = registry.onlineSlot
-        var start: ModelVersion?
-        if let id = try? String(contentsOfFile: directory + "/CURRENT", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty {
-            do {
-                start = try ModelFile.read(path: directory + "/\(id).duet")
-                logger.info("online model resumed from checkpoint", metadata: ["id": "\(id)"])
-            } catch {
-                logger.error("online checkpoint refused; warm-starting from the static model", metadata: ["id": "\(id)", "error": "\(error)"])
-            }
-        }
+        var start = resumeFromCheckpoint()
         let maxID = ModelFiles.list(in: directory).compactMap { Int(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent) }.max() ?? 0
         var firstID = maxID + 1
         if let start {
@@ -82,6 +74,36 @@ final class LearnerService: Service, Sendable {
             Task { try? await database.register([record]) }
         }
         registry.attach(learner)
+    }
+
+    /// The checkpoint `models/online/CURRENT` names; when that one is refused (missing, damaged,
+    /// hostile), the newest other checkpoint file of the directory that reads. Nil without CURRENT (a
+    /// fresh start: warm from the static model) or when no checkpoint reads.
+    func resumeFromCheckpoint() -> ModelVersion? {
+        guard let id = try? String(contentsOfFile: directory + "/CURRENT", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+              !id.isEmpty
+        else { return nil }
+        // CURRENT names a file of this directory, never a path elsewhere.
+        let named = id.contains("/") || id.hasPrefix(".") ? nil : directory + "/\(id).duet"
+        if named == nil { logger.error("online CURRENT names no checkpoint of its directory", metadata: ["current": "\(id)"]) }
+        let candidates = (named.map { [$0] } ?? []) + ModelFiles.list(in: directory).reversed().filter { $0 != named }
+        for path in candidates {
+            do {
+                let version = try ModelFile.read(path: path)
+                if path == named {
+                    logger.info("online model resumed from checkpoint", metadata: ["id": "\(version.id)"])
+                } else {
+                    logger.warning("online model resumed from another checkpoint: CURRENT's was refused",
+                                   metadata: ["current": "\(id)", "id": "\(version.id)", "file": "\(path)"])
+                }
+                return version
+            } catch {
+                metrics.modelFilesRefused(error.reason).increment()
+                logger.error("online checkpoint refused", metadata: ["file": "\(path)", "reason": "\(error.reason.rawValue)", "error": "\(error)"])
+            }
+        }
+        logger.error("no online checkpoint reads; warm-starting from the static model", metadata: ["current": "\(id)"])
+        return nil
     }
 
     /// Writes the current online version to `models/online/<id>.duet` and points CURRENT at it, when it

@@ -13,17 +13,20 @@ final class StaticModelWatcher: Service, Sendable {
     let directory: String
     let registry: ModelRegistry
     let learner: LearnerService
+    let metrics: DuetMetrics
     let logger: Logger
 
-    init(dataDirectory: String, registry: ModelRegistry, learner: LearnerService, logger: Logger) throws {
+    init(dataDirectory: String, registry: ModelRegistry, learner: LearnerService, metrics: DuetMetrics, logger: Logger) throws {
         directory = dataDirectory + "/models/static"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.registry = registry
         self.learner = learner
+        self.metrics = metrics
         self.logger = logger
     }
 
-    /// Loads every static file of the directory (a refused file is logged and skipped).
+    /// Loads every static file of the directory, oldest first: a refused file is logged, counted and
+    /// skipped, so the newest file that reads ends up current.
     func loadExisting() async {
         let files = ModelFiles.list(in: directory)
         if files.isEmpty {
@@ -33,8 +36,18 @@ final class StaticModelWatcher: Service, Sendable {
             do {
                 try await load(path: file, actor: "startup")
             } catch {
-                logger.error("static model file refused", metadata: ["file": "\(file)", "error": "\(error)"])
+                refused(file, error)
             }
+        }
+    }
+
+    /// Logs a file that did not become the static model, and counts it when the file itself was refused.
+    func refused(_ file: String, _ error: any Error) {
+        if let e = error as? ModelFileError {
+            metrics.modelFilesRefused(e.reason).increment()
+            logger.error("static model file refused", metadata: ["file": "\(file)", "reason": "\(e.reason.rawValue)", "error": "\(e)"])
+        } else {
+            logger.error("static model file not loaded", metadata: ["file": "\(file)", "error": "\(error)"])
         }
     }
 
@@ -56,7 +69,7 @@ final class StaticModelWatcher: Service, Sendable {
                         try await load(path: directory + "/" + name, actor: "file-watch")
                         try await learner.start()
                     } catch {
-                        logger.error("static model file refused", metadata: ["file": "\(name)", "error": "\(error)"])
+                        refused(directory + "/" + name, error)
                     }
                 }
             }

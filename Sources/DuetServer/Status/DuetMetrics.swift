@@ -65,6 +65,8 @@ public final class DuetMetrics: Sendable {
         swapDuration = registry.makeDurationHistogram(descriptor: .duet("duet_model_swap_duration_seconds", "Time to swap a slot's current model version"), buckets: [.nanoseconds(100), .microseconds(1), .microseconds(10), .microseconds(100), .milliseconds(1), .milliseconds(10)])
         experimentApplies = registry.makeCounter(descriptor: .duet("duet_experiment_applies_total", "Experiment configs applied"))
         experimentReverts = registry.makeCounter(descriptor: .duet("duet_experiment_reverts_total", "Experiment configs reverted"))
+        // Every reason from 0, so an alert sees the first refusal as an increase.
+        for reason in ModelFileError.Reason.allCases { _ = modelFilesRefused(reason) }
     }
 
     /// Records one HTTP request.
@@ -139,6 +141,12 @@ public final class DuetMetrics: Sendable {
     /// Why a feedback request was refused (`expired`, `unknown_request`, `unknown_item`, `duplicate`, `queue_full`).
     func feedbackRejected(_ reason: String) -> Counter {
         counter("duet_feedback_rejected_total", labels: [("reason", reason)], help: "Feedback refused")
+    }
+
+    /// Model files refused on reading (static files, online checkpoints), by `ModelFileError.Reason`
+    /// (`truncated`, `checksum`, `range`, `non_finite`…).
+    func modelFilesRefused(_ reason: ModelFileError.Reason) -> Counter {
+        counter("duet_model_files_refused_total", labels: [("reason", reason.rawValue)], help: "Model files refused (static files and online checkpoints)")
     }
 
     /// Prepared users and candidates reused (`hit`) or prepared (`miss`).
