@@ -12,4 +12,15 @@ import Testing
             }
         }
     }
+
+    @Test func repeatedCandidatesAreShownOnce() {
+        // "a" twice with the best score: shown once, then the next best distinct ids.
+        let ids = ["a", "b", "a", "c", "b"], scores: [Float] = [0.9, 0.5, 0.9, 0.7, 0.5]
+        #expect(RecommendService.distinctTopK(scores, 3, ids: ids).map { ids[$0] } == ["a", "c", "b"])
+        #expect(RecommendService.distinctTopK(scores, 5, ids: ids).map { ids[$0] } == ["a", "c", "b"])
+        #expect(RecommendService.distinctTopK([0.1, 0.2], 2, ids: ["x", "y"]) == [1, 0])
+        let many = (0..<40).map { "i\($0 % 30)" }
+        let top = RecommendService.distinctTopK((0..<40).map { Float($0) }, 35, ids: many)
+        #expect(Set(top.map { many[$0] }).count == top.count && top.count == 30)
+    }
 }

@@ -117,7 +117,7 @@ final class RecommendService: Sendable {
         scores.reserveCapacity(candidates.count)
         assembled.score(version, scratch: &scratch, into: &scores)
 
-        let top = Self.topK(scores, k)
+        let top = Self.distinctTopK(scores, k, ids: candidates)
         let items = top.map { ScoredItem(id: candidates[$0], score: Double(scores[$0])) }
         let requestID = impressions.insert(Impression(
             experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
@@ -130,6 +130,24 @@ final class RecommendService: Sendable {
             model: ModelRef(slot: ref.slot.rawValue, version: version.id),
             featureVersion: "\(preparer.userSet)@\(prepared.userVersion),\(preparer.itemSet)@\(prepared.itemVersion)",
             featuresDegraded: prepared.degraded, items: items)
+    }
+
+    /// The k best candidates with distinct ids (a repeated candidate is shown once, at its first
+    /// position). Only the top list is checked for repeats, so a request without them pays k
+    /// comparisons at most; with them, the ranking is redone over the first occurrences.
+    static func distinctTopK(_ scores: [Float], _ k: Int, ids: [String]) -> [Int] {
+        let top = topK(scores, k)
+        guard hasRepeats(top.map { ids[$0] }) else { return top }
+        var seen = Set<String>()
+        var first: [Int] = []
+        for (i, id) in ids.enumerated() where seen.insert(id).inserted { first.append(i) }
+        return topK(first.map { scores[$0] }, min(k, first.count)).map { first[$0] }
+    }
+
+    static func hasRepeats(_ ids: [String]) -> Bool {
+        if ids.count > 16 { return Set(ids).count != ids.count }
+        for i in ids.indices { for j in ids.indices where j > i && ids[i] == ids[j] { return true } }
+        return false
     }
 
     /// The indices of the k highest scores, best first (ties: input order).
