@@ -137,16 +137,17 @@ final class RecommendService: Sendable {
     /// comparisons at most; with them, the ranking is redone over the first occurrences.
     static func distinctTopK(_ scores: [Float], _ k: Int, ids: [String]) -> [Int] {
         let top = topK(scores, k)
-        guard hasRepeats(top.map { ids[$0] }) else { return top }
+        guard hasRepeats(top, ids) else { return top }
         var seen = Set<String>()
         var first: [Int] = []
         for (i, id) in ids.enumerated() where seen.insert(id).inserted { first.append(i) }
         return topK(first.map { scores[$0] }, min(k, first.count)).map { first[$0] }
     }
 
-    static func hasRepeats(_ ids: [String]) -> Bool {
-        if ids.count > 16 { return Set(ids).count != ids.count }
-        for i in ids.indices { for j in ids.indices where j > i && ids[i] == ids[j] { return true } }
+    /// Whether two of `top` (indices into `ids`) name the same id.
+    static func hasRepeats(_ top: [Int], _ ids: [String]) -> Bool {
+        if top.count > 16 { return Set(top.map { ids[$0] }).count != top.count }
+        for i in top.indices { for j in top.indices where j > i && ids[top[i]] == ids[top[j]] { return true } }
         return false
     }
 
