@@ -8,6 +8,7 @@ final class FeatureStoreCounters: Sendable {
     let cacheMisses = ManagedAtomic<Int>(0)
     let redisErrors = ManagedAtomic<Int>(0)
     let degradedReads = ManagedAtomic<Int>(0)
+    let pointerRefreshFailures = ManagedAtomic<Int>(0)
     let reads = ManagedAtomic<Int>(0)
     let fetchCount = ManagedAtomic<Int>(0)
     let fetchNanos = ManagedAtomic<Int>(0)
@@ -29,6 +30,7 @@ final class FeatureStoreCounters: Sendable {
         m.cacheMisses = cacheMisses.load(ordering: .relaxed)
         m.redisErrors = redisErrors.load(ordering: .relaxed)
         m.degradedReads = degradedReads.load(ordering: .relaxed)
+        m.pointerRefreshFailures = pointerRefreshFailures.load(ordering: .relaxed)
         m.reads = reads.load(ordering: .relaxed)
         m.fetchCount = fetchCount.load(ordering: .relaxed)
         m.fetchSecondsSum = Double(fetchNanos.load(ordering: .relaxed)) / 1e9

@@ -8,6 +8,8 @@ public struct FeatureStoreMetrics: Sendable, Hashable {
     public var redisErrors: Int = 0
     /// Reads that returned defaults (budget exceeded, Redis down, no current version).
     public var degradedReads: Int = 0
+    /// Reads of the sets' `current` pointers that failed (each backs the pointer off one refresh period).
+    public var pointerRefreshFailures: Int = 0
     /// All reads.
     public var reads: Int = 0
     /// Round trips to the store that were timed (fetch latency), with their total seconds.

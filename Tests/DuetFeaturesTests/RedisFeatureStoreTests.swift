@@ -203,6 +203,27 @@ import Testing
         #expect(recovered)
     }
 
+    @Test func aFrozenRedisCostsOneWaitPerRefreshPeriodNotOnePerRequest() async throws {
+        let redis = try RedisServer.start()
+        defer { redis.kill(); redis.stop() }
+        let dir = try TestSupport.temporaryDirectory()
+        let admin = try FeatureVersionAdmin(url: redis.url)
+        try admin.load(snapshot: Snapshot.open(directory: writeThings(in: dir, version: "v1", tag: 5)))
+        try admin.promote(set: "things", version: "v1")
+        let reader = try store(redis, budget: .milliseconds(5), refresh: .milliseconds(300))
+        #expect(await !reader.read(set: "things", ids: ["t1"]).degraded)
+        try await Task.sleep(for: .milliseconds(350))  // the pointer is stale now
+        let pid = try #require(Self.pid(listeningOn: redis.port))
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGCONT) }
+        // The cached row and the last known version serve every read; only the first asks Redis.
+        for _ in 0..<20 {
+            let r = await reader.read(set: "things", ids: ["t1"])
+            #expect(!r.degraded && r.version == "v1")
+        }
+        #expect(reader.metrics().pointerRefreshFailures == 1)
+    }
+
     /// The pid of the redis-server on `port` (from /proc: the test support does not expose it).
     static func pid(listeningOn port: Int) -> pid_t? {
         guard let procs = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
