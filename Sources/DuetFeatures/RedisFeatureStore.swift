@@ -151,7 +151,7 @@ public final class RedisFeatureStore: FeatureReader {
     }
 
     /// The current version of each set: the cached pointer when fresh, else one pipelined GET for all stale ones.
-    /// On failure, the last known version (possibly nil), which then counts as fresh for one refresh period.
+    /// On failure, the last known version (possibly nil); a known one then counts as fresh for one refresh period.
     private func resolveVersions(_ sets: [String], deadline: ContinuousClock.Instant) async -> [String?] {
         let now = ContinuousClock.now
         let refresh = configuration.pointerRefresh
@@ -186,12 +186,13 @@ public final class RedisFeatureStore: FeatureReader {
             return sets.map { s in map[s] ?? result[sets.firstIndex(of: s)!] }
         case .failure(let e):
             note(e)
-            // Back off for one refresh period: the last known versions serve meanwhile, and a stalled
-            // Redis costs one request per period the wait, not every request.
+            // A set with a known version backs off one refresh period: that version serves meanwhile,
+            // and a stalled Redis costs one request per period the wait, not every request. A set with
+            // none yet is asked again by the next request (it has nothing else to serve).
             counters.pointerRefreshFailures.wrappingIncrement(ordering: .relaxed)
             let failed = ContinuousClock.now
             pointers.withLock { p in
-                for s in stale { p[s] = Pointer(version: p[s]?.version, fetched: failed) }
+                for s in stale { if let known = p[s]?.version { p[s] = Pointer(version: known, fetched: failed) } }
             }
             return result
         }
