@@ -93,7 +93,9 @@ func buildRouter(
         feedback: FeedbackService(impressions: impressions, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
         body: body,
         feedbackLimit: configuration.feedbackRatePerClient > 0 ? RateLimitMiddleware(rate: configuration.feedbackRatePerClient, metrics: metrics) : nil
-    ).addRoutes(to: timed.group("/v1").add(middleware: APIAuthMiddleware(auth: configuration.apiTokens.isEmpty ? nil : BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
+    ).addRoutes(to: configuration.apiTokens.isEmpty
+        ? timed.group("/v1")
+        : timed.group("/v1").add(middleware: APIAuthMiddleware(auth: BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
     let admin = timed.group("/v1/admin").add(middleware: AdminAuthMiddleware(auth: auth))
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
                          database: database, body: body).addRoutes(to: admin)

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import Synchronization
 
-/// A token bucket per client (`context.actor`): `rate` requests per second, bursts of `2·rate`.
+/// A token bucket per client (`context.actor`, the API token's name; without API tokens the peer's
+/// address): `rate` requests per second, bursts of `2·rate`.
 /// Past it a request is a 429 with `Retry-After`, and changes nothing. Clients idle long enough to
 /// have a full bucket are forgotten, so the table stays bounded by the clients of the last seconds.
 final class RateLimitMiddleware: RouterMiddleware, Sendable {
@@ -27,7 +28,7 @@ final class RateLimitMiddleware: RouterMiddleware, Sendable {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let client = context.actor ?? "unknown"
+        let client = context.actor ?? context.channel.remoteAddress?.ipAddress ?? "unknown"
         guard take(client, now: .now) else {
             metrics.feedbackRejected("rate_limited").increment()
             var error = APIError(.tooManyRequests, code: "rate_limited", message: "client '\(client)' sends feedback faster than \(rate) per second")
