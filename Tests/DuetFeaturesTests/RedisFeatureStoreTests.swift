@@ -178,10 +178,7 @@ import Testing
     @Test func hungRedisGivesDefaultsWithinBudget() async throws {
         let redis = try RedisServer.start()
         defer { redis.kill(); redis.stop() }
-        let dir = try TestSupport.temporaryDirectory()
-        let admin = try FeatureVersionAdmin(url: redis.url)
-        try admin.load(snapshot: Snapshot.open(directory: writeThings(in: dir, version: "v1", tag: 5)))
-        try admin.promote(set: "things", version: "v1")
+        try Self.promoteThingsV1(redis)
         let reader = try store(redis, budget: .milliseconds(5), refresh: .seconds(60), cache: 0)
         for _ in 0..<10 { _ = await reader.read(set: "things", ids: ["t1"]) }
         // Freeze Redis: connections stay open, replies never come.
@@ -206,10 +203,7 @@ import Testing
     @Test func aFrozenRedisCostsOneWaitPerRefreshPeriodNotOnePerRequest() async throws {
         let redis = try RedisServer.start()
         defer { redis.kill(); redis.stop() }
-        let dir = try TestSupport.temporaryDirectory()
-        let admin = try FeatureVersionAdmin(url: redis.url)
-        try admin.load(snapshot: Snapshot.open(directory: writeThings(in: dir, version: "v1", tag: 5)))
-        try admin.promote(set: "things", version: "v1")
+        try Self.promoteThingsV1(redis)
         let reader = try store(redis, budget: .milliseconds(5), refresh: .milliseconds(300))
         #expect(await !reader.read(set: "things", ids: ["t1"]).degraded)
         try await Task.sleep(for: .milliseconds(350))  // the pointer is stale now
@@ -222,6 +216,13 @@ import Testing
             #expect(!r.degraded && r.version == "v1")
         }
         #expect(reader.metrics().pointerRefreshFailures == 1)
+    }
+
+    /// Loads the test set `things` at v1 into `redis` and makes it current.
+    static func promoteThingsV1(_ redis: RedisServer) throws {
+        let admin = try FeatureVersionAdmin(url: redis.url)
+        try admin.load(snapshot: Snapshot.open(directory: writeThings(in: try TestSupport.temporaryDirectory(), version: "v1", tag: 5)))
+        try admin.promote(set: "things", version: "v1")
     }
 
     /// The pid of the redis-server on `port` (from /proc: the test support does not expose it).

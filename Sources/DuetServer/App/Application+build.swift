@@ -95,8 +95,8 @@ func buildRouter(
         feedbackLimit: configuration.feedbackRatePerClient > 0 ? RateLimitMiddleware(rate: configuration.feedbackRatePerClient, metrics: metrics) : nil
     ).addRoutes(to: configuration.apiTokens.isEmpty
         ? timed.group("/v1")
-        : timed.group("/v1").add(middleware: APIAuthMiddleware(auth: BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
-    let admin = timed.group("/v1/admin").add(middleware: AdminAuthMiddleware(auth: auth))
+        : timed.group("/v1").add(middleware: BearerAuthMiddleware(auth: BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
+    let admin = timed.group("/v1/admin").add(middleware: BearerAuthMiddleware(auth: auth))
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)

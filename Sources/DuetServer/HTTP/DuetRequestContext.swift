@@ -10,7 +10,7 @@ public struct RequestLabels: Sendable {
 }
 
 /// The request context of every Duet route: Hummingbird's core storage, the admin actor (set by
-/// `AdminAuthMiddleware` on `/v1/admin`), and the labels a handler reports to
+/// `BearerAuthMiddleware`), and the labels a handler reports to
 /// `RequestMetricsMiddleware`. Middleware sees the context by value, so the labels live in a box
 /// (as Hummingbird's own `endpointPath` does).
 public struct DuetRequestContext: RequestContext {

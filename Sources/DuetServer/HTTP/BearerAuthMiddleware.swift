@@ -1,9 +1,9 @@
 import Hummingbird
 
-/// Guards the data plane (`/v1/recommend`, `/v1/feedback`) when API tokens are configured: the bearer
-/// token must be one of them, and the name it is bound to becomes `context.actor` (the client the
-/// feedback rate limit counts). Without API tokens it is not installed and the routes stay open.
-struct APIAuthMiddleware: RouterMiddleware {
+/// Guards a route group with bearer tokens: the admin tokens on `/v1/admin`, the API tokens on the
+/// data plane (`/v1/recommend`, `/v1/feedback`) when any are configured. The name a token is bound to
+/// becomes `context.actor`: who the audit log records, or the client the feedback rate limit counts.
+struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = DuetRequestContext
     let auth: BearerAuth
 
