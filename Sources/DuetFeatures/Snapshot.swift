@@ -72,27 +72,23 @@ public struct Snapshot: Sendable {
         let source = dataPath
         let fields = manifest.fields
         do {
-            try forEachRecord(source: source) { n, record in
-            guard record.count == width else {
-                throw FeatureError(.invalidSnapshot, "\(source): record \(n) has \(record.count) columns, expected \(width)")
-            }
-            if n == 0 {
-                let header = record.dropFirst().map { String(decoding: $0, as: UTF8.self) }
-                guard header == fields else {
-                    throw FeatureError(.invalidSnapshot, "\(source): header \(header.joined(separator: ",")) does not match the manifest's fields")
+            try CSVReader(bytes: data, source: source).forEachRecord { n, record in
+                guard record.count == width else {
+                    throw FeatureError(.invalidSnapshot, "\(source): record \(n) has \(record.count) columns, expected \(width)")
                 }
-                return
+                if n == 0 {
+                    let header = record.dropFirst().map { String(decoding: $0, as: UTF8.self) }
+                    guard header == fields else {
+                        throw FeatureError(.invalidSnapshot, "\(source): header \(header.joined(separator: ",")) does not match the manifest's fields")
+                    }
+                    return
+                }
+                guard !record[0].isEmpty else { throw FeatureError(.invalidSnapshot, "\(source): record \(n) has an empty id") }
+                try body(record[0], record[1...])
             }
-            guard !record[0].isEmpty else { throw FeatureError(.invalidSnapshot, "\(source): record \(n) has an empty id") }
-            try body(record[0], record[1...])
-        }
         } catch let e as CSVError {
             throw FeatureError(e)
         }
-    }
-
-    private func forEachRecord(source: String, _ body: (Int, [ArraySlice<UInt8>]) throws -> Void) throws {
-        try CSVReader(bytes: data, source: source).forEachRecord(body)
     }
 
     /// All rows as strings: (id, values in manifest field order).

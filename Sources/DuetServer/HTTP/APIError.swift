@@ -22,10 +22,6 @@ public struct APIError: HTTPResponseError, Sendable {
         self.details = details
     }
 
-    static func badField(_ field: String, _ message: String) -> APIError {
-        APIError(.badRequest, code: "invalid_field", message: message, field: field)
-    }
-
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = ErrorBody(error: .init(code: code, message: message, field: field, details: details))
         var response = try JSONResponse.make(body, status: status)
