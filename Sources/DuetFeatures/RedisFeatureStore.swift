@@ -3,8 +3,13 @@ import Synchronization
 
 /// The request-path `FeatureReader` over Redis: cache → pipelined `HMGET` → defaults.
 ///
-/// - Each set's `current` pointer is cached and re-read at most every `pointerRefresh` (250 ms);
-///   all rows of one read come from that one version, and the result says which.
+/// - Each set's `current` pointer is re-read every `pointerRefresh` (250 ms) by a background task,
+///   never on the request path (only a set whose version was never learned is asked for by a
+///   read, within its budget); all rows of one read come from that one version, and the result
+///   says which.
+/// - The id lists of catalog sets (`catalogSets`, and any set `entityIDs` was asked for) are kept
+///   in memory and loaded by the same task: a new version's pointer is taken only once its id list
+///   is loaded, so a whole-catalog request never waits for Redis and never mixes two versions.
 /// - Redis calls run on a few dedicated threads (`RedisWorkerPool`), never on the caller's
 ///   thread; a read returns within `budget` (default 5 ms) even when Redis hangs or is down, with
 ///   the definition's defaults and `degraded = true`.
@@ -15,7 +20,7 @@ import Synchronization
 public final class RedisFeatureStore: FeatureReader {
     /// Tuning knobs; every field has a default.
     public struct Configuration: Sendable {
-        /// The most a read waits for Redis before serving defaults.
+        /// The most a read waits for Redis before serving defaults (every request shape).
         public var budget: Duration = .milliseconds(5)
         /// Dedicated threads (one connection each).
         public var connections: Int = 4
@@ -23,31 +28,34 @@ public final class RedisFeatureStore: FeatureReader {
         public var queueCapacity: Int = 256
         /// Rows held by the in-process cache (0: no cache).
         public var cacheCapacity: Int = 100_000
-        /// How often the `current` pointer of a set is re-read.
+        /// How often the background task re-reads every set's `current` pointer.
         public var pointerRefresh: Duration = .milliseconds(250)
-        /// Socket timeout of one Redis call: a hung Redis frees its thread after this long.
+        /// Socket timeout of one Redis call: a hung Redis frees its thread after this long. Also the
+        /// background refresh's deadline.
         public var commandTimeout: Duration = .milliseconds(250)
         public var connectTimeout: Duration = .milliseconds(100)
-        /// Budget for `entityIDs` (a whole catalog).
-        public var catalogBudget: Duration = .milliseconds(100)
+        /// Sets whose whole id list (`entityIDs`) is loaded from the start and kept current.
+        public var catalogSets: [String] = []
         public init() {}
     }
 
-    struct Pointer: Sendable {
-        var version: String?
-        var fetched: ContinuousClock.Instant
-
-        func isFresh(at now: ContinuousClock.Instant, refresh: Duration) -> Bool { now - fetched < refresh }
+    /// What the background task has learned: one version per set (nil: the set has none in Redis)
+    /// and the id lists of catalog sets.
+    struct Known: Sendable {
+        var versions: [String: String?] = [:]
+        var catalogs: [String: (version: String, ids: [String])] = [:]
+        var catalogSets: Set<String> = []
     }
 
     public let url: RedisURL
     public let configuration: Configuration
     private let definitions: [String: FeatureSetDefinition]
+    private let setNames: [String]
     private let pool: RedisWorkerPool
     private let cache: FeatureCache
     private let counters = FeatureStoreCounters()
-    private let pointers = Mutex<[String: Pointer]>([:])
-    private let catalogs = Mutex<[String: (version: String, ids: [String])]>([:])
+    private let known = Mutex(Known())
+    private let refresher = Mutex<Task<Void, Never>?>(nil)
 
     /// A store reading from `url` (`redis://[:password@]host:port[/db]`). Does not connect yet: a
     /// down Redis at start gives degraded reads, not an error. Throws only for a bad URL.
@@ -61,17 +69,23 @@ public final class RedisFeatureStore: FeatureReader {
         self.url = try RedisURL(parsing: url)
         self.configuration = configuration
         self.definitions = Dictionary(definitions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.setNames = self.definitions.keys.sorted()
         self.cache = FeatureCache(capacity: configuration.cacheCapacity)
         self.pool = try RedisWorkerPool(
             url: self.url, threads: configuration.connections, queueCapacity: configuration.queueCapacity,
             connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout)
+        known.withLock { $0.catalogSets = Set(configuration.catalogSets) }
         pool.warmUp()
+        startRefreshing()
     }
 
-    deinit { pool.shutdown() }
+    deinit { shutdown() }
 
-    /// Stops the Redis threads. Reads after this return defaults.
-    public func shutdown() { pool.shutdown() }
+    /// Stops the background refresh and the Redis threads. Reads after this return defaults.
+    public func shutdown() {
+        refresher.withLock { $0?.cancel(); $0 = nil }
+        pool.shutdown()
+    }
 
     public func metrics() -> FeatureStoreMetrics {
         var m = counters.snapshot()
@@ -90,42 +104,34 @@ public final class RedisFeatureStore: FeatureReader {
     }
 
     public func currentVersions() async -> [String: String] {
-        let names = definitions.keys.sorted()
-        let versions = await resolveVersions(names, deadline: .now + configuration.catalogBudget)
+        let versions = await versions(of: setNames, deadline: .now + configuration.budget)
         var out: [String: String] = [:]
-        for (n, v) in zip(names, versions) { if let v { out[n] = v } }
+        for (n, v) in zip(setNames, versions) { if let v { out[n] = v } }
         return out
     }
 
     public func currentVersion(set: String) async -> String? {
-        let now = ContinuousClock.now
-        let refresh = configuration.pointerRefresh
-        // A fresh pointer answers without the general path's arrays (this runs twice per request).
-        if let fresh = pointers.withLock({ p in p[set].flatMap { $0.isFresh(at: now, refresh: refresh) ? $0.version : nil } }) { return fresh }
-        return await resolveVersions([set], deadline: now + configuration.budget)[0]
+        if let v = known.withLock({ $0.versions[set] }) { return v }
+        return await versions(of: [set], deadline: .now + configuration.budget)[0]
     }
 
+    /// The set's ids at its current version, from memory. The first call for a set that is not a
+    /// catalog set yet loads it within the read budget (else answers what it has) and makes it one.
     public func entityIDs(set: String) async -> (version: String, ids: [String]) {
-        let deadline = ContinuousClock.now + configuration.catalogBudget
-        guard let version = await resolveVersions([set], deadline: deadline)[0] else {
-            return catalogs.withLock { $0[set] } ?? ("", [])
+        let (version, cached, tracked) = known.withLock { k -> (String??, (version: String, ids: [String])?, Bool) in
+            (k.versions[set], k.catalogs[set], k.catalogSets.contains(set))
         }
-        if let cached = catalogs.withLock({ $0[set] }), cached.version == version { return cached }
-        let counters = self.counters
-        let r = await pool.run(deadline: deadline) { conn -> [String] in
-            let t0 = ContinuousClock.now
-            let reply = try conn.command(["SMEMBERS", FeatureKeys.ids(set, version)])
-            counters.recordFetch(nanoseconds: Self.nanos(t0.duration(to: .now)))
-            if case .error(let e) = reply { throw RedisError(.command, "SMEMBERS failed", cause: e) }
-            return Self.sortIDs(reply.array.compactMap(\.text))
-        }
-        switch r {
+        if let version, let cached, cached.version == version { return cached }
+        if !tracked { known.withLock { _ = $0.catalogSets.insert(set) } }
+        let deadline = ContinuousClock.now + configuration.budget
+        guard let v = await versions(of: [set], deadline: deadline)[0] else { return cached ?? ("", []) }
+        switch await fetchIDs(set: set, version: v, deadline: deadline) {
         case .success(let ids):
-            catalogs.withLock { $0[set] = (version, ids) }
-            return (version, ids)
+            known.withLock { $0.catalogs[set] = (v, ids) }
+            return (v, ids)
         case .failure(let e):
             note(e)
-            return catalogs.withLock { $0[set] } ?? ("", [])
+            return cached ?? ("", [])
         }
     }
 
@@ -150,51 +156,105 @@ public final class RedisFeatureStore: FeatureReader {
         if e.code == .connection || e.code == .command { counters.redisErrors.wrappingIncrement(ordering: .relaxed) }
     }
 
-    /// The current version of each set: the cached pointer when fresh, else one pipelined GET for all stale ones.
-    /// On failure, the last known version (possibly nil); a known one then counts as fresh for one refresh period.
-    private func resolveVersions(_ sets: [String], deadline: ContinuousClock.Instant) async -> [String?] {
-        let now = ContinuousClock.now
-        let refresh = configuration.pointerRefresh
+    // MARK: - Versions
+
+    /// The version of each set as learned in the background; a set never learned yet is asked for
+    /// now (one pipelined `GET` for all of them, within `deadline`).
+    private func versions(of sets: [String], deadline: ContinuousClock.Instant) async -> [String?] {
         var result: [String?] = []
-        var stale: [String] = []
-        pointers.withLock { p in
+        result.reserveCapacity(sets.count)
+        var unknown: [String] = []
+        known.withLock { k in
             for s in sets {
-                let ptr = p[s]
-                result.append(ptr?.version)
-                if ptr?.isFresh(at: now, refresh: refresh) != true, !stale.contains(s) { stale.append(s) }
+                if let v = k.versions[s] { result.append(v) } else {
+                    result.append(nil)
+                    if !unknown.contains(s) { unknown.append(s) }
+                }
             }
         }
-        guard !stale.isEmpty else { return result }
-        let staleSets = stale
+        guard !unknown.isEmpty else { return result }
+        switch await fetchPointers(unknown, deadline: deadline) {
+        case .success(let fetched):
+            known.withLock { k in
+                for (s, v) in zip(unknown, fetched) where k.versions[s] == nil { k.versions[s] = .some(v) }
+            }
+            let map = Dictionary(zip(unknown, fetched), uniquingKeysWith: { a, _ in a })
+            return zip(sets, result).map { s, r in map[s] ?? r }
+        case .failure(let e):
+            note(e)
+            return result
+        }
+    }
+
+    private func fetchPointers(_ sets: [String], deadline: ContinuousClock.Instant) async -> Result<[String?], RedisError> {
         let counters = self.counters
-        let r = await pool.run(deadline: deadline) { conn -> [String?] in
+        return await pool.run(deadline: deadline) { conn -> [String?] in
             let t0 = ContinuousClock.now
-            let replies = try conn.pipeline(staleSets.map { ["GET", FeatureKeys.current($0)] })
+            let replies = try conn.pipeline(sets.map { ["GET", FeatureKeys.current($0)] })
             counters.recordFetch(nanoseconds: Self.nanos(t0.duration(to: .now)))
             return try replies.map {
                 if case .error(let e) = $0 { throw RedisError(.command, "GET current failed", cause: e) }
                 return $0.text
             }
         }
-        switch r {
-        case .success(let versions):
-            let fetched = ContinuousClock.now
-            pointers.withLock { p in
-                for (s, v) in zip(stale, versions) { p[s] = Pointer(version: v, fetched: fetched) }
+    }
+
+    private func fetchIDs(set: String, version: String, deadline: ContinuousClock.Instant) async -> Result<[String], RedisError> {
+        let counters = self.counters
+        return await pool.run(deadline: deadline) { conn -> [String] in
+            let t0 = ContinuousClock.now
+            let reply = try conn.command(["SMEMBERS", FeatureKeys.ids(set, version)])
+            counters.recordFetch(nanoseconds: Self.nanos(t0.duration(to: .now)))
+            if case .error(let e) = reply { throw RedisError(.command, "SMEMBERS failed", cause: e) }
+            return Self.sortIDs(reply.array.compactMap(\.text))
+        }
+    }
+
+    private func startRefreshing() {
+        let period = max(configuration.pointerRefresh, .milliseconds(1))
+        let task = Task.detached(priority: .medium) { [weak self] in
+            while !Task.isCancelled {
+                await self?.refresh()
+                try? await Task.sleep(for: period)
             }
-            let map = Dictionary(zip(stale, versions), uniquingKeysWith: { a, _ in a })
-            return sets.map { s in map[s] ?? result[sets.firstIndex(of: s)!] }
+        }
+        refresher.withLock { $0 = task }
+    }
+
+    /// One background round: every set's pointer in one pipeline; a catalog set moves to a new
+    /// version only once that version's id list is loaded (else it stays on the old one, whole).
+    /// A failed round keeps what is known and counts `pointerRefreshFailures`.
+    func refresh() async {
+        guard !setNames.isEmpty else { return }
+        let deadline = ContinuousClock.now + configuration.commandTimeout
+        let fetched: [String?]
+        switch await fetchPointers(setNames, deadline: deadline) {
+        case .success(let v): fetched = v
         case .failure(let e):
             note(e)
-            // A set with a known version backs off one refresh period: that version serves meanwhile,
-            // and a stalled Redis costs one request per period the wait, not every request. A set with
-            // none yet is asked again by the next request (it has nothing else to serve).
             counters.pointerRefreshFailures.wrappingIncrement(ordering: .relaxed)
-            let failed = ContinuousClock.now
-            pointers.withLock { p in
-                for s in stale { if let known = p[s]?.version { p[s] = Pointer(version: known, fetched: failed) } }
+            return
+        }
+        let (catalogSets, catalogs) = known.withLock { ($0.catalogSets, $0.catalogs) }
+        var loaded: [String: [String]] = [:]
+        var failed = false
+        for (set, version) in zip(setNames, fetched) {
+            guard let version, catalogSets.contains(set), catalogs[set]?.version != version else { continue }
+            switch await fetchIDs(set: set, version: version, deadline: ContinuousClock.now + configuration.commandTimeout) {
+            case .success(let ids): loaded[set] = ids
+            case .failure(let e):
+                note(e)
+                failed = true
             }
-            return result
+        }
+        if failed { counters.pointerRefreshFailures.wrappingIncrement(ordering: .relaxed) }
+        known.withLock { k in
+            for (set, version) in zip(setNames, fetched) {
+                if let version, let ids = loaded[set] { k.catalogs[set] = (version, ids) }
+                // Without the new id list a catalog set stays on the version it has whole.
+                if let version, k.catalogSets.contains(set), let have = k.catalogs[set], have.version != version { continue }
+                k.versions[set] = .some(version)
+            }
         }
     }
 
@@ -202,7 +262,7 @@ public final class RedisFeatureStore: FeatureReader {
         let now = ContinuousClock.now
         let deadline = now + configuration.budget
         counters.reads.wrappingIncrement(by: requests.count, ordering: .relaxed)
-        let versions = await resolveVersions(requests.map(\.set), deadline: deadline)
+        let versions = await versions(of: requests.map(\.set), deadline: deadline)
 
         var results: [FeatureReadResult] = []
         // Misses to fetch: (request index, row index, id).

@@ -43,6 +43,7 @@ public struct AppDependencies: Sendable {
         if let url = configuration.redisURL {
             var redisConfiguration = RedisFeatureStore.Configuration()
             redisConfiguration.budget = configuration.featureBudget
+            redisConfiguration.catalogSets = [configuration.itemFeatureSet]
             let rc = redisConfiguration
             let features: @Sendable () throws -> any FeatureReader = {
                 let store: RedisFeatureStore

@@ -50,6 +50,7 @@ public final class DuetMetrics: Sendable {
     public let featureCacheMisses: Counter
     public let featureDegraded: Counter
     public let redisErrors: Counter
+    public let featurePointerRefreshFailures: Counter
     public let swapDuration: DurationHistogram
     public let experimentApplies: Counter
     public let experimentReverts: Counter
@@ -62,6 +63,7 @@ public final class DuetMetrics: Sendable {
         featureCacheMisses = registry.makeCounter(descriptor: .duet("duet_feature_cache_misses_total", "Feature rows not in the in-process cache"))
         featureDegraded = registry.makeCounter(descriptor: .duet("duet_feature_degraded_reads_total", "Feature reads answered with defaults (store slow or down)"))
         redisErrors = registry.makeCounter(descriptor: .duet("duet_redis_errors_total", "Redis errors and timeouts"))
+        featurePointerRefreshFailures = registry.makeCounter(descriptor: .duet("duet_feature_pointer_refresh_failures_total", "Background refreshes of the feature version pointers that failed (the known versions keep serving)"))
         swapDuration = registry.makeDurationHistogram(descriptor: .duet("duet_model_swap_duration_seconds", "Time to swap a slot's current model version"), buckets: [.nanoseconds(100), .microseconds(1), .microseconds(10), .microseconds(100), .milliseconds(1), .milliseconds(10)])
         experimentApplies = registry.makeCounter(descriptor: .duet("duet_experiment_applies_total", "Experiment configs applied"))
         experimentReverts = registry.makeCounter(descriptor: .duet("duet_experiment_reverts_total", "Experiment configs reverted"))

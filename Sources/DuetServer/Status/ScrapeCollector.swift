@@ -29,6 +29,7 @@ final class ScrapeCollector: Sendable {
         if now.cacheHits > before.cacheHits { metrics.featureCacheHits.increment(by: Int64(now.cacheHits - before.cacheHits)) }
         if now.cacheMisses > before.cacheMisses { metrics.featureCacheMisses.increment(by: Int64(now.cacheMisses - before.cacheMisses)) }
         if now.redisErrors > before.redisErrors { metrics.redisErrors.increment(by: Int64(now.redisErrors - before.redisErrors)) }
+        if now.pointerRefreshFailures > before.pointerRefreshFailures { metrics.featurePointerRefreshFailures.increment(by: Int64(now.pointerRefreshFailures - before.pointerRefreshFailures)) }
         if now.degradedReads > before.degradedReads { metrics.featureDegraded.increment(by: Int64(now.degradedReads - before.degradedReads)) }
         let prepared = [
             ("user", "hit", preparer.preparedUsers.hits), ("user", "miss", preparer.preparedUsers.misses),
