@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -82,13 +84,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DuetCluster",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "DuetServer",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetAPI", "DuetJSON",
+                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetAPI", "DuetJSON", "DuetCluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetIngest", "DuetFeatures", "DuetStore", "DuetAPI", "DuetServer",
+                "DuetRouting", "DuetModels", "DuetIngest", "DuetFeatures", "DuetStore", "DuetAPI", "DuetCluster", "DuetServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -124,6 +133,7 @@ let package = Package(
             dependencies: ["DuetFeatures", "DuetRedis", "DuetTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "DuetClusterTests", dependencies: ["DuetCluster", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetStoreTests", dependencies: ["DuetStore", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DuetServerTests",

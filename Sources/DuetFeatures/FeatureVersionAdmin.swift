@@ -159,16 +159,19 @@ public final class FeatureVersionAdmin {
 
     /// Deletes a version's rows, id set and metadata (not its pointers).
     private func deleteVersionData(set: String, version: String) throws {
-        let idsKey = FeatureKeys.ids(set, version)
-        var cursor = "0"
-        repeat {
-            let r = try run(["SSCAN", idsKey, cursor, "COUNT", "1000"]).array
-            guard r.count == 2 else { break }
-            cursor = r[0].text ?? "0"
-            let ids = r[1].array.compactMap(\.text)
-            if !ids.isEmpty { try run(["UNLINK"] + ids.map { FeatureKeys.row(set, version, $0) }) }
-        } while cursor != "0"
-        try run(["DEL", idsKey, FeatureKeys.meta(set, version)])
+        // The id set, and where versions loaded by earlier releases keep it.
+        let idsKeys = [FeatureKeys.ids(set, version), FeatureKeys.legacyIDs(set, version)]
+        for idsKey in idsKeys {
+            var cursor = "0"
+            repeat {
+                let r = try run(["SSCAN", idsKey, cursor, "COUNT", "1000"]).array
+                guard r.count == 2 else { break }
+                cursor = r[0].text ?? "0"
+                let ids = r[1].array.compactMap(\.text)
+                if !ids.isEmpty { try run(["UNLINK"] + ids.map { FeatureKeys.row(set, version, $0) }) }
+            } while cursor != "0"
+        }
+        try run(["DEL"] + idsKeys + [FeatureKeys.meta(set, version)])
         try run(["HDEL", FeatureKeys.versions(set), version])
         try run(["SREM", FeatureKeys.incomplete(set), version])
     }

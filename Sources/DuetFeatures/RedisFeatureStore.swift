@@ -203,7 +203,11 @@ public final class RedisFeatureStore: FeatureReader {
         let counters = self.counters
         return await pool.run(deadline: deadline) { conn -> [String] in
             let t0 = ContinuousClock.now
-            let reply = try conn.command(["SMEMBERS", FeatureKeys.ids(set, version)])
+            var reply = try conn.command(["SMEMBERS", FeatureKeys.ids(set, version)])
+            if case .array(let a) = reply, a.isEmpty {
+                // A version loaded before the catalog key moved out of the entity keyspace.
+                reply = try conn.command(["SMEMBERS", FeatureKeys.legacyIDs(set, version)])
+            }
             counters.recordFetch(nanoseconds: Self.nanos(t0.duration(to: .now)))
             if case .error(let e) = reply { throw RedisError(.command, "SMEMBERS failed", cause: e) }
             return Self.sortIDs(reply.array.compactMap(\.text))

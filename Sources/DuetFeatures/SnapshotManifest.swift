@@ -50,7 +50,9 @@ public struct SnapshotManifest: Codable, Sendable, Hashable {
     public func validate(source: String) throws {
         func fail(_ s: String) -> FeatureError { FeatureError(.invalidSnapshot, "\(source): \(s)") }
         guard FeatureSetDefinition.isValidName(set) else { throw fail("invalid set name \"\(set)\"") }
-        guard FeatureSetDefinition.isValidName(version), version != "current" else { throw fail("invalid version name \"\(version)\"") }
+        guard FeatureSetDefinition.isValidName(version), !FeatureKeys.reservedVersionNames.contains(version) else {
+            throw fail("invalid version name \"\(version)\" (letters, digits, _ - . and not one of \(FeatureKeys.reservedVersionNames.sorted().joined(separator: ", ")))")
+        }
         guard rows >= 0, bytes >= 0 else { throw fail("rows and bytes must be ≥ 0") }
         guard !fields.isEmpty, Set(fields).count == fields.count else { throw fail("fields must be a non-empty list of distinct names") }
         guard !data.isEmpty, !data.contains("/"), data != "..", data != "manifest.json" else { throw fail("data must be a plain file name") }

@@ -173,13 +173,13 @@ public struct Learner: Sendable {
 
     /// An immutable copy of the current weights as a new version. Only pages changed since the last
     /// publish are copied; the rest are shared with the previous version.
-    public mutating func publish(id: String, parentID: String?, kind: ModelVersion.Kind, examples: Int? = nil) -> ModelVersion {
+    public mutating func publish(id: String, parentID: String?, kind: ModelVersion.Kind, examples: Int? = nil, feedbackOffset: UInt64 = 0) -> ModelVersion {
         publishedW = publishedW.updating(from: w, dirty: &dirtyW)
         publishedV = publishedV.updating(from: v, dirty: &dirtyV)
         return ModelVersion(
             id: id, parentID: parentID, kind: kind, examples: examples ?? Int(seen),
             metrics: .init(logloss: metrics.logloss, auc: metrics.auc, clicks: metrics.positives, examples: metrics.examples),
-            config: config, positives: positives, seen: seen, weights: publishedW, factors: publishedV)
+            config: config, positives: positives, seen: seen, weights: publishedW, factors: publishedV, feedbackOffset: feedbackOffset)
     }
 
     /// Continues from `version` (after a rollback): its weights and bias counts; optimizer state is kept.

@@ -35,6 +35,8 @@ public enum ModelFile {
         var config: ModelConfig
         var positives: Double
         var seen: Double
+        /// Absent in files written before the feedback log (read as 0).
+        var feedback_offset: UInt64?
 
         /// Longest id (a file name: checkpoints are written as `<id>.duet`).
         static let maxIDLength = 255
@@ -73,7 +75,8 @@ public enum ModelFile {
     public static func encode(_ v: ModelVersion) throws -> [UInt8] {
         let header = Header(
             id: v.id, parent_id: v.parentID, kind: v.kind, created_at: v.createdAt.timeIntervalSince1970, examples: v.examples,
-            metrics: v.metrics, config: v.config, positives: v.positives, seen: v.seen)
+            metrics: v.metrics, config: v.config, positives: v.positives, seen: v.seen,
+            feedback_offset: v.feedbackOffset == 0 ? nil : v.feedbackOffset)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .throw
@@ -208,7 +211,7 @@ public enum ModelFile {
         return ModelVersion(
             id: header.id, parentID: header.parent_id, kind: header.kind, createdAt: Date(timeIntervalSince1970: header.created_at),
             examples: header.examples, metrics: header.metrics, config: header.config, positives: header.positives, seen: header.seen,
-            weights: w, factors: f)
+            weights: w, factors: f, feedbackOffset: header.feedback_offset ?? 0)
     }
 
     /// Reads the body of a file front to back; every read is checked against the bytes left, so a

@@ -19,8 +19,9 @@ public final class ModelSlot: Sendable {
     public let name: String
     public let capacity: Int
     private let currentBox: ManagedAtomic<Box>
-    /// Kept versions, oldest first, and the ids current was before (for "previous").
-    private let history = Mutex<(versions: [ModelVersion], trail: [String])>(([], []))
+    /// Kept versions, oldest first, the ids current was before (for "previous"), and the ids a
+    /// running experiment pins (kept beyond capacity for as long as they are pinned).
+    private let history = Mutex<(versions: [ModelVersion], trail: [String], pinned: Set<String>)>(([], [], []))
 
     public init(name: String, capacity: Int = 16) {
         self.name = name
@@ -44,9 +45,39 @@ public final class ModelSlot: Sendable {
             if let old = currentBox.load(ordering: .relaxed).version { h.trail.append(old.id) }
             h.versions.removeAll { $0.id == version.id }
             h.versions.append(version)
-            if h.versions.count > capacity { h.versions.removeFirst(h.versions.count - capacity) }
+            Self.thin(&h.versions, capacity: capacity, pinned: h.pinned)
             if h.trail.count > capacity * 4 { h.trail.removeFirst(h.trail.count - capacity * 4) }
             currentBox.store(Box(version), ordering: .releasing)
+        }
+    }
+
+    /// Adds `older` versions (read back at a restart) to what the slot keeps, without changing the
+    /// current one: they go before the kept versions (ordered by the caller, oldest first).
+    public func restore(_ older: [ModelVersion]) {
+        history.withLock { h in
+            let have = Set(h.versions.map(\.id))
+            h.versions.insert(contentsOf: older.filter { !have.contains($0.id) }, at: 0)
+            Self.thin(&h.versions, capacity: capacity, pinned: h.pinned)
+        }
+    }
+
+    /// Keeps the versions `ids` (those the slot has) for as long as they are pinned, beyond
+    /// capacity; a version no longer pinned leaves at the next publish if it is past capacity.
+    public func pin(_ ids: Set<String>) {
+        history.withLock { h in h.pinned = ids }
+    }
+
+    /// The ids pinned now.
+    public var pinnedIDs: Set<String> { history.withLock { $0.pinned } }
+
+    /// Drops the oldest unpinned versions until at most `capacity` unpinned are left.
+    static func thin(_ versions: inout [ModelVersion], capacity: Int, pinned: Set<String>) {
+        var unpinned = versions.count { !pinned.contains($0.id) }
+        guard unpinned > capacity else { return }
+        versions.removeAll { v in
+            guard unpinned > capacity, !pinned.contains(v.id) else { return false }
+            unpinned -= 1
+            return true
         }
     }
 

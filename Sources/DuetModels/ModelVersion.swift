@@ -46,10 +46,13 @@ public final class ModelVersion: Sendable {
     public let weights: WeightPages
     /// Factor vectors: slot i's factor f at i·k + f.
     public let factors: WeightPages
+    /// The feedback-log sequence this version has learned through (0: none; static models). A
+    /// restart from this version's checkpoint replays the log after it.
+    public let feedbackOffset: UInt64
 
     public init(
         id: String, parentID: String?, kind: Kind, createdAt: Date = Date(), examples: Int, metrics: Metrics,
-        config: ModelConfig, positives: Double, seen: Double, weights: WeightPages, factors: WeightPages
+        config: ModelConfig, positives: Double, seen: Double, weights: WeightPages, factors: WeightPages, feedbackOffset: UInt64 = 0
     ) {
         self.id = id
         self.serial = nextSerial.add(1, ordering: .relaxed).oldValue
@@ -65,6 +68,7 @@ public final class ModelVersion: Sendable {
         self.featureScale = config.featureScale(positives: positives, seen: seen)
         self.weights = weights
         self.factors = factors
+        self.feedbackOffset = feedbackOffset
     }
 
     static func bias(positives: Double, seen: Double) -> Float {
@@ -75,7 +79,7 @@ public final class ModelVersion: Sendable {
     /// A copy with another identity (a static model registered under its file name, say).
     public func renamed(id: String, parentID: String?, kind: Kind? = nil) -> ModelVersion {
         ModelVersion(id: id, parentID: parentID, kind: kind ?? self.kind, createdAt: createdAt, examples: examples, metrics: metrics,
-                     config: config, positives: positives, seen: seen, weights: weights, factors: factors)
+                     config: config, positives: positives, seen: seen, weights: weights, factors: factors, feedbackOffset: feedbackOffset)
     }
 
     /// The raw score (log-odds) of one example.

@@ -10,10 +10,13 @@ public final class OnlineLearner: Sendable {
         public var features: [Feature]
         public var label: Double
         public var weight: Double
-        public init(features: [Feature], label: Double, weight: Double = 1) {
+        /// Its feedback-log sequence (0: not logged).
+        public var sequence: UInt64
+        public init(features: [Feature], label: Double, weight: Double = 1, sequence: UInt64 = 0) {
             self.features = features
             self.label = label
             self.weight = weight
+            self.sequence = sequence
         }
     }
 
@@ -26,6 +29,8 @@ public final class OnlineLearner: Sendable {
         public var windowLogloss: Double?
         public var auc: Double?
         public var queued = 0
+        /// The highest feedback-log sequence learned (or skipped as invalid).
+        public var learnedThrough: UInt64 = 0
     }
 
     struct State {
@@ -59,14 +64,20 @@ public final class OnlineLearner: Sendable {
         self.publishEvery = max(1, publishEvery)
         self.queueCapacity = queueCapacity
         self.onPublish = onPublish
-        self.state = Mutex(State(learner: Learner(config: config, start: start), nextID: firstID, lastPublished: start))
+        var initial = State(learner: Learner(config: config, start: start), nextID: firstID, lastPublished: start)
+        initial.stats.learnedThrough = start?.feedbackOffset ?? 0
+        self.state = Mutex(initial)
     }
 
-    /// Queues an example; false (and counted as dropped) when the queue is full.
+    /// Whether `submit` would take an example now (a caller that must log first asks before).
+    public var hasRoom: Bool { state.withLock { $0.queue.count < queueCapacity } }
+
+    /// Queues an example; false (and counted as dropped) when the queue is full. With `force` (an
+    /// example already in the feedback log, room asked for before) it is queued regardless.
     @discardableResult
-    public func submit(_ example: Example) -> Bool {
+    public func submit(_ example: Example, force: Bool = false) -> Bool {
         let accepted = state.withLock { s -> Bool in
-            guard s.queue.count < queueCapacity else {
+            guard force || s.queue.count < queueCapacity else {
                 s.stats.dropped += 1
                 return false
             }
@@ -110,27 +121,7 @@ public final class OnlineLearner: Sendable {
                 s.queue.removeAll(keepingCapacity: true)
                 return b
             }
-            var start = 0
-            while start < batch.count {
-                // Learn in chunks so a long queue still publishes every `publishEvery` examples.
-                let end = state.withLock { s -> Int in
-                    var i = start
-                    while i < batch.count && s.sincePublish < publishEvery {
-                        let e = batch[i]
-                        if case .success = s.learner.learn(e.features, label: e.label, weight: e.weight) {
-                            s.stats.updates += 1
-                            s.sincePublish += 1
-                        }
-                        i += 1
-                    }
-                    return i
-                }
-                start = end
-                if state.withLock({ $0.sincePublish >= publishEvery }) {
-                    publishNow()
-                    lastPublish = ContinuousClock.now
-                }
-            }
+            if learn(batch) { lastPublish = ContinuousClock.now }
             let due = state.withLock { $0.sincePublish >= publishEvery } || (ContinuousClock.now - lastPublish >= publishInterval && state.withLock { $0.sincePublish > 0 })
             if due {
                 publishNow()
@@ -144,12 +135,46 @@ public final class OnlineLearner: Sendable {
         if state.withLock({ $0.sincePublish > 0 }) { publishNow() }
     }
 
+    /// Learns `examples` now, on the caller's task (a replay of the feedback log at start, before
+    /// `run`), publishing every `publishEvery` examples.
+    public func replay(_ examples: [Example]) {
+        learn(examples)
+    }
+
+    /// Learns `batch` in order, in chunks so a long batch still publishes every `publishEvery`
+    /// examples. True when it published.
+    @discardableResult
+    private func learn(_ batch: [Example]) -> Bool {
+        var published = false
+        var start = 0
+        while start < batch.count {
+            start = state.withLock { s -> Int in
+                var i = start
+                while i < batch.count && s.sincePublish < publishEvery {
+                    let e = batch[i]
+                    if case .success = s.learner.learn(e.features, label: e.label, weight: e.weight) {
+                        s.stats.updates += 1
+                        s.sincePublish += 1
+                    }
+                    s.stats.learnedThrough = max(s.stats.learnedThrough, e.sequence)
+                    i += 1
+                }
+                return i
+            }
+            if state.withLock({ $0.sincePublish >= publishEvery }) {
+                publishNow()
+                published = true
+            }
+        }
+        return published
+    }
+
     /// Publishes the current weights as a new version now (if anything was learned since the last).
     @discardableResult
     public func publishNow() -> ModelVersion? {
         let version: ModelVersion? = state.withLock { s in
             guard s.sincePublish > 0 else { return nil }
-            let v = s.learner.publish(id: String(s.nextID), parentID: s.lastPublished?.id, kind: .online)
+            let v = s.learner.publish(id: String(s.nextID), parentID: s.lastPublished?.id, kind: .online, feedbackOffset: s.stats.learnedThrough)
             s.nextID += 1
             s.sincePublish = 0
             s.lastPublished = v

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 
-/// Duet's SQLite file (GRDB): experiment revisions, the model version registry and the audit log.
+/// Duet's SQLite file (GRDB): experiment revisions, the model version registry, the audit log and
+/// the experiments' saved counts.
 ///
 ///     let db = try DuetDatabase(path: "duet-data/duet.sqlite")
 ///     let rev = try await db.saveRevision(key: "homepage", config: yaml, author: "alice")
@@ -18,6 +19,10 @@ public final class DuetDatabase: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw StoreError(message: "cannot create directory \(directory.path) for the database: \(error.localizedDescription)")
+        }
+        // An existing file that is empty is a lost database, not a first start: never start over silently.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+            throw StoreError(message: "database \(path) exists but is empty (0 bytes): the revisions, registry and audit it held are gone; restore it from a backup, or remove it to start anew")
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -63,6 +68,15 @@ public final class DuetDatabase: Sendable {
                 t.column("target", .text).notNull()
                 t.column("before", .text)
                 t.column("after", .text)
+            }
+        }
+        migrator.registerMigration("v2: experiment stats") { db in
+            try db.create(table: "experiment_stats") { t in
+                t.column("key", .text).notNull()
+                t.column("revision", .integer).notNull()
+                t.column("arms", .text).notNull()
+                t.column("savedAt", .double).notNull()
+                t.primaryKey(["key", "revision"])
             }
         }
         return migrator

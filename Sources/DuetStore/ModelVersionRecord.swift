@@ -42,6 +42,22 @@ extension DuetDatabase {
         }
     }
 
+    /// Thins a slot's registry as the learner thins its history: the newest `recent` rows stay, and
+    /// of the older ones the newest of each hour, and every id in `keep` (pinned versions). So the
+    /// table grows by at most one row an hour once `recent` is reached. Returns the rows deleted.
+    @discardableResult
+    public func thinModelVersions(slot: String, recent: Int = 1000, keep: Set<String> = []) async throws -> Int {
+        try await writer.write { db in
+            let kept = keep.isEmpty ? "" : " AND id NOT IN (\(keep.map { _ in "?" }.joined(separator: ",")))"
+            try db.execute(sql: """
+                DELETE FROM model_version WHERE slot = ?
+                  AND rowid NOT IN (SELECT rowid FROM model_version WHERE slot = ? ORDER BY createdAt DESC LIMIT ?)
+                  AND rowid NOT IN (SELECT MAX(rowid) FROM model_version WHERE slot = ? GROUP BY CAST(createdAt / 3600 AS INTEGER))
+                """ + kept, arguments: StatementArguments([slot, slot, recent, slot] as [any DatabaseValueConvertible] + keep.sorted()))
+            return db.changesCount
+        }
+    }
+
     /// Registered versions of a slot (all slots when nil), newest first.
     public func modelVersions(slot: String? = nil, limit: Int = 100) async throws -> [ModelVersionRecord] {
         try await writer.read { db in

@@ -76,11 +76,25 @@ enum ExperimentRemote {
     }
 
     struct Diff: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "diff", abstract: "Show how a config file differs from the live revision.")
+        static let configuration = CommandConfiguration(
+            commandName: "diff", abstract: "Show how a config file differs from the live revision.",
+            discussion: "Exit status as diff(1): 0 when they are the same, 1 when they differ, 2 or more on an error.")
         @Argument var file: String
         @OptionGroup var server: ServerOptions
 
         func run() async throws {
+            do {
+                try await compare()
+            } catch let code as ExitCode {
+                throw code
+            } catch {
+                // diff(1)'s convention: trouble is 2, so a script can tell it from "they differ".
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+
+        private func compare() async throws {
             let local = try ExperimentRemote.readFile(file)
             guard let key = local.split(separator: "\n").first(where: { $0.hasPrefix("key:") })
                 .map({ $0.dropFirst(4).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) })
@@ -98,6 +112,7 @@ enum ExperimentRemote {
             if lines.isEmpty { print("\(key): no change from the live revision") } else {
                 print("--- live \(key)\n+++ \(file)")
                 lines.forEach { print($0) }
+                throw ExitCode(1)
             }
         }
     }

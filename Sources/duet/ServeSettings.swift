@@ -1,3 +1,4 @@
+import DuetCluster
 import DuetServer
 import Foundation
 import Yams
@@ -39,7 +40,10 @@ enum ServeSettings {
         .init(key: "idle_timeout_seconds", help: "close a connection idle this long (default 30)") { c, v, s in
             c.idleTimeout = .seconds(try positive(v, "idle_timeout_seconds", s))
         },
-        .init(key: "max_connections", help: "most open connections (default 4096)") { c, v, s in
+        .init(key: "header_timeout_seconds", help: "close a connection whose first request head is not in after this long (default 10)") { c, v, s in
+            c.headerTimeout = .seconds(try positive(v, "header_timeout_seconds", s))
+        },
+        .init(key: "max_connections", help: "most open connections kept; past it the longest idle one is closed for a new one (default 4096)") { c, v, s in
             c.maxConnections = try positive(v, "max_connections", s)
         },
         .init(key: "max_context_keys", help: "most keys in a recommend's context (default 64)") { c, v, s in
@@ -62,6 +66,12 @@ enum ServeSettings {
         },
         .init(key: "checkpoint_interval_ms", help: "online checkpoint period (default 5000)") { c, v, s in
             c.checkpointInterval = .milliseconds(try positive(v, "checkpoint_interval_ms", s))
+        },
+        .init(key: "feedback_fsync", help: "feedback log fsync: always, everysec or no (default everysec)") { c, v, s in
+            guard let sync = FeedbackLogSync(rawValue: v) else {
+                throw ConfigurationError(message: "\(s): feedback_fsync: expected always, everysec or no, got '\(v)'")
+            }
+            c.feedbackSync = sync
         },
         .init(key: "feature_budget_ms", help: "feature read budget per request (default 5)") { c, v, s in
             c.featureBudget = .milliseconds(try positive(v, "feature_budget_ms", s))

@@ -78,6 +78,11 @@ import Testing
         #expect(list.stdout.contains("homepage\trevision 4"))
         let diff = try ServerHarness.cli(restarted, ["experiment", "diff", "experiments/homepage.yaml"])
         #expect(diff.stdout.contains("- ") && diff.stdout.contains("+ "))
+        #expect(diff.status == 1)  // as diff(1): they differ
+        let same = try ServerHarness.cli(restarted, ["experiment", "diff", try Self.write(Self.allOnline)])
+        #expect(same.status == 0 && same.stdout.contains("no change"), "\(same.stdout) \(same.stderr)")
+        let broken = try ServerHarness.cli(restarted, ["experiment", "diff", "/nonexistent.yaml"])
+        #expect(broken.status == 2 && broken.stderr.contains("/nonexistent.yaml"), "\(broken.stderr)")
     }
 
     @Test func srmFlagsAnUnbalancedSplitButNotABalancedOne() async throws {

@@ -189,9 +189,16 @@ import Testing
         let tmp = dir.appendingPathComponent("new.duet")
         try FileManager.default.copyItem(atPath: ServerHarness.staticModel, toPath: tmp.path)
         try FileManager.default.moveItem(at: tmp, to: dir.appendingPathComponent("models/static/late.duet"))
-        #expect(try await ServerHarness.eventually(5) { try await s.get("/readyz").0 == 200 })
+        #expect(try await ServerHarness.eventually(5) { try await ServerHarness.admin(s, "GET", "/v1/admin/models/static").1["current"] as? String == "late" })
+        // Serving, but not ready: a running experiment (search-ranking-b) pins static@obd-static, which is not there.
+        #expect(try await s.get("/readyz").0 == 503)
+        #expect(s.log.contains("experiment search-ranking-b arm pinned: static@obd-static"), "\(s.log)")
         let r = try await ServerHarness.recommend(s, user: "qa-static")
         #expect(ServerHarness.modelVersion(r) == "late")
+        // The pinned file arrives: ready.
+        try FileManager.default.copyItem(atPath: ServerHarness.staticModel, toPath: dir.appendingPathComponent("pinned.duet").path)
+        try FileManager.default.moveItem(at: dir.appendingPathComponent("pinned.duet"), to: dir.appendingPathComponent("models/static/obd-static.duet"))
+        #expect(try await ServerHarness.eventually(5) { try await s.get("/readyz").0 == 200 })
         let audit = try ServerHarness.cli(s, ["audit"])
         #expect(audit.stdout.contains("file-watch\tmodel.static_loaded\tstatic"))
     }

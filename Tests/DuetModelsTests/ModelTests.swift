@@ -237,6 +237,24 @@ import Testing
         #expect(throws: SlotError.self) { try slot.promote("1") }
     }
 
+    @Test func pinnedVersionsStayBeyondCapacityAndRestoredOnesGoFirst() throws {
+        let slot = ModelSlot(name: "online", capacity: 2)
+        for i in 1...2 { slot.publish(version("\(i)", weight: Float(i))) }
+        slot.pin(["1"])
+        for i in 3...6 { slot.publish(version("\(i)", weight: Float(i))) }
+        #expect(slot.versions.map(\.id) == ["1", "5", "6"])  // two unpinned kept, and the pin
+        try slot.promote("1")
+        slot.pin([])
+        slot.publish(version("7", weight: 7))
+        #expect(slot.versions.map(\.id) == ["6", "7"])
+        let restored = ModelSlot(name: "online", capacity: 3)
+        restored.publish(version("9", weight: 9))
+        restored.restore([version("7", weight: 7), version("8", weight: 8), version("9", weight: 9)])
+        #expect(restored.versions.map(\.id) == ["7", "8", "9"] && restored.current?.id == "9")
+        try restored.rollback()
+        #expect(restored.current?.id == "8")
+    }
+
     @Test func readersAlwaysSeeAWholeVersionWhileAWriterSwaps() async {
         let slot = ModelSlot(name: "online")
         for i in 1...8 { slot.publish(version("\(i)", weight: Float(i))) }

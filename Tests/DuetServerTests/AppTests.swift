@@ -104,7 +104,7 @@ import Testing
                 return try Self.decode(SlotList.self, response).slots
             }
             #expect(slots.map(\.slot) == ["static", "online"])
-            #expect(slots[0].current == "test-static")
+            #expect(slots[0].current == "obd-static")
             try await client.execute(uri: "/v1/admin/models/static/rollback", method: .post, headers: Self.admin) { response in
                 #expect(response.status == .conflict)
                 let error = try Self.decode(ErrorBody.self, response).error

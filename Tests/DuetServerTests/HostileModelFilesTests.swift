@@ -37,10 +37,10 @@ import Testing
     @Test func aHostileStaticFileNewerThanTheGoodOneIsSkippedAndCounted() async throws {
         let config = try TestApp.configuration("hostile-static")
         let dir = config.dataDirectory + "/models/static"
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: dir + "/test-static.duet")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: dir + "/obd-static.duet")
         try Self.write(try Self.hostile(TestApp.staticModel()), to: dir + "/zz-evil.duet", age: 0)
         let s = try await Self.state(config)
-        #expect(s.static == "test-static" && s.ready == .ok)
+        #expect(s.static == "obd-static" && s.ready == .ok)
         #expect(s.metrics.contains(#"duet_model_files_refused_total{reason="range"} 1"#), "\(s.metrics)")
         #expect(s.metrics.contains(#"duet_model_files_refused_total{reason="checksum"} 0"#))
     }
@@ -50,7 +50,7 @@ import Testing
         let online = config.dataDirectory + "/models/online"
         try FileManager.default.createDirectory(atPath: online, withIntermediateDirectories: true)
         let good = TestApp.staticModel()
-        try ModelFile.write(good.renamed(id: "2", parentID: "test-static", kind: .online), to: online + "/2.duet")
+        try ModelFile.write(good.renamed(id: "2", parentID: "obd-static", kind: .online), to: online + "/2.duet")
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-120)], ofItemAtPath: online + "/2.duet")
         try ModelFile.write(good.renamed(id: "3", parentID: "2", kind: .online), to: online + "/3.duet")
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: online + "/3.duet")
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func currentNamingOnlyHostileOrForeignFilesWarmStartsFromStatic() async throws {
-        for current in ["5", "../static/test-static", "missing"] {
+        for current in ["5", "../static/obd-static", "missing"] {
             let config = try TestApp.configuration("hostile-warm")
             let online = config.dataDirectory + "/models/online"
             try FileManager.default.createDirectory(atPath: online, withIntermediateDirectories: true)
@@ -70,7 +70,7 @@ import Testing
             try "\(current)\n".write(toFile: online + "/CURRENT", atomically: true, encoding: .utf8)
             let s = try await Self.state(config)
             // Warm from static: the first id after the files' (5).
-            #expect(s.online == "6" && s.static == "test-static" && s.ready == .ok, "CURRENT \(current)")
+            #expect(s.online == "6" && s.static == "obd-static" && s.ready == .ok, "CURRENT \(current)")
             #expect(s.metrics.contains(#"duet_model_files_refused_total{reason="range"} 1"#), "CURRENT \(current): \(s.metrics)")
         }
     }

@@ -11,6 +11,27 @@ import Testing
         guard case .unknown = store.lookup("b", now: t0) else { Issue.record("not unknown"); return }
     }
 
+    @Test func sweepFreesExpiredImpressionsAndTheirBytes() {
+        final class Payload: Sendable { let n: Int; init(_ n: Int) { self.n = n } }
+        let store = ImpressionStore<Payload>(capacity: 100, ttl: .seconds(10), stripes: 4, size: { 100 + $0.n })
+        let t0 = ContinuousClock.now
+        var ids: [String] = []
+        for i in 0..<10 { ids.append(store.insert(Payload(i), now: t0)) }
+        for i in 10..<15 { ids.append(store.insert(Payload(i), now: t0 + .seconds(8))) }
+        #expect(store.entries == 15 && store.bytes == 15 * 100 + (0..<15).reduce(0, +))
+        weak var first: Payload?
+        if case .found(let p) = store.lookup(ids[0], now: t0) { first = p }
+        #expect(store.sweep(now: t0 + .seconds(11)) == 10)
+        #expect(store.entries == 5 && store.bytes == 5 * 100 + (10..<15).reduce(0, +))
+        #expect(first == nil, "a swept impression is released")
+        guard case .expired = store.lookup(ids[0], now: t0 + .seconds(11)) else { Issue.record("swept but found"); return }
+        guard case .found = store.lookup(ids[14], now: t0 + .seconds(11)) else { Issue.record("a live one was swept"); return }
+        // Overwriting keeps the books right too.
+        let small = ImpressionStore<Payload>(capacity: 2, ttl: .seconds(60), size: { _ in 7 })
+        for i in 0..<5 { _ = small.insert(Payload(i)) }
+        #expect(small.entries == 2 && small.bytes == 14)
+    }
+
     @Test func staysWithinCapacityOverwritingTheOldest() {
         let store = ImpressionStore<Int>(capacity: 10, ttl: .seconds(60), stripes: 3)
         let ids = (0..<25).map { store.insert($0) }

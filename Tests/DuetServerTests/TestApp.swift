@@ -21,7 +21,7 @@ enum TestApp {
         config.adminTokens = ["ops": adminToken]
         config.checkpointInterval = .seconds(3600)
         try FileManager.default.createDirectory(at: data.appendingPathComponent("models/static"), withIntermediateDirectories: true)
-        try ModelFile.write(staticModel(), to: data.appendingPathComponent("models/static/test-static.duet").path)
+        try ModelFile.write(staticModel(), to: data.appendingPathComponent("models/static/obd-static.duet").path)
         return config
     }
 
@@ -35,7 +35,7 @@ enum TestApp {
             let features = [NamedFeature("item_id", .string("\(i % 20)")), NamedFeature("position", .string("\(i % 3 + 1)"))]
             _ = learner.learn(hasher.hash(features), label: i % 20 < 3 ? 1 : 0)
         }
-        return learner.publish(id: "test-static", parentID: nil, kind: .static)
+        return learner.publish(id: "obd-static", parentID: nil, kind: .static)
     }
 
     static func dependencies(_ config: ServerConfiguration, metrics: DuetMetrics = DuetMetrics()) throws -> AppDependencies {

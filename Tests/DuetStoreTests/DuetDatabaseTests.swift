@@ -38,6 +38,23 @@ import Testing
         #expect(try await db.modelVersions().map(\.id) == ["1", "s1"])
     }
 
+    @Test func theRegistryIsThinnedToRecentRowsOnePerHourAndPins() async throws {
+        let (db, _) = try openDatabase()
+        let t0 = 1_800_000_000.0 - 1_800_000_000.0.truncatingRemainder(dividingBy: 3600)
+        // 10 hours of versions, 60 an hour.
+        let rows = (0..<600).map { i in
+            ModelVersionRecord(slot: "online", id: "\(i)", parentID: nil, kind: "online", createdAt: t0 + Double(i) * 60, source: "online", examples: i, logloss: nil, auc: nil, path: nil)
+        }
+        try await db.register(rows + [ModelVersionRecord(slot: "static", id: "s", parentID: nil, kind: "static", createdAt: t0, source: "file", examples: 1, logloss: nil, auc: nil, path: "/s")])
+        let deleted = try await db.thinModelVersions(slot: "online", recent: 100, keep: ["7"])
+        let left = Set(try await db.modelVersions(slot: "online", limit: 10_000).map(\.id))
+        // The newest 100, the newest of each older hour, and the pinned one.
+        let expected = Set((500..<600).map(String.init) + stride(from: 59, to: 500, by: 60).map(String.init) + ["7"])
+        #expect(left == expected, "\(left.subtracting(expected)) \(expected.subtracting(left))")
+        #expect(deleted == 600 - expected.count)
+        #expect(try await db.modelVersions(slot: "static").count == 1)
+    }
+
     @Test func auditIsNewestFirstAndFiltersBySince() async throws {
         let (db, _) = try openDatabase()
         try await db.audit([

@@ -1,3 +1,4 @@
+import DuetCluster
 import DuetFeatures
 import DuetStore
 import Foundation
@@ -19,12 +20,13 @@ public func buildApplication(
     let logger = dependencies.logger
     let (router, services) = try await buildRouter(configuration, dependencies: dependencies)
     let idle = configuration.idleTimeout.components
+    let governor = ConnectionGovernor(maxConnections: configuration.maxConnections, headerTimeout: configuration.headerTimeout)
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
-        configuration: .init(
-            address: .hostname(configuration.host, port: configuration.port), serverName: "duet",
-            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [governor.makeHandler()],
+            idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "duet"),
         services: services,
         onServerRunning: { _ in
             let elapsed = ContinuousClock.now - started
@@ -44,28 +46,38 @@ func buildRouter(
     let logger = dependencies.logger, metrics = dependencies.metrics, database = dependencies.database
 
     // Models: the registry, the learner, the static files. The files are read while the experiments load.
-    let registry = ModelRegistry(versionsKept: configuration.versionsKept, database: database, metrics: metrics, clock: dependencies.clock, logger: logger)
+    let registry = ModelRegistry(
+        versionsKept: configuration.versionsKept, database: database, metrics: metrics, clock: dependencies.clock, logger: logger,
+        dataDirectory: configuration.dataDirectory)
+    let log = try FeedbackLog(
+        configuration: .init(directory: configuration.dataDirectory + "/feedback", sync: configuration.feedbackSync),
+        logger: logger)
     let learner = try LearnerService(
         dataDirectory: configuration.dataDirectory,
         configuration: .init(publishInterval: configuration.publishInterval, publishEvery: configuration.publishEvery,
                              checkpointInterval: configuration.checkpointInterval),
-        registry: registry, database: database, metrics: metrics, logger: logger)
+        log: log, registry: registry, database: database, metrics: metrics, logger: logger)
     let watcher = try StaticModelWatcher(
         dataDirectory: configuration.dataDirectory, registry: registry, learner: learner, metrics: metrics, logger: logger)
     async let modelsLoaded: Void = {
         await watcher.loadExisting()
+        registry.restoreStaticChoice()
         try await learner.start()
     }()
     // The feature store (the embedded store reads its snapshots) loads meanwhile.
     async let featuresMade = { try dependencies.features() }()
     let experiments = try await ExperimentControl(
-        database: database, directory: configuration.experimentsDirectory, metrics: metrics, logger: logger)
+        database: database, directory: configuration.experimentsDirectory, metrics: metrics, logger: logger, models: registry)
     let features = try await featuresMade
     try await modelsLoaded
+    // Every version a live experiment pins is held; a missing one keeps the server not ready, and says which arm.
+    registry.holdPins(of: experiments.snapshot.table.experiments)
+    learner.restorePinnedVersions()
 
     // Serving.
     let preparer = FeaturePreparer(features: features, userSet: configuration.userFeatureSet, itemSet: configuration.itemFeatureSet)
-    let impressions = ImpressionStore<Impression>(capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL)
+    let impressions = ImpressionStore<Impression>(
+        capacity: configuration.impressionCapacity, ttl: configuration.impressionTTL, size: { $0.approximateBytes })
     let guardrail = Guardrail(models: registry, experiments: experiments, logger: logger)
     let body = BodyLimit(maxBytes: configuration.maxBodyBytes)
     let auth = BearerAuth(tokens: configuration.adminTokens)
@@ -79,7 +91,7 @@ func buildRouter(
     let status = StatusController(
         status: StatusReporter(experiments: experiments, models: registry, features: features, database: database,
                                featureStore: dependencies.featureStoreName),
-        scrape: ScrapeCollector(metrics: metrics, features: features, preparer: preparer, learner: learner, experiments: experiments),
+        scrape: ScrapeCollector(metrics: metrics, features: features, preparer: preparer, learner: learner, experiments: experiments, impressions: impressions),
         models: registry, auth: auth)
     status.addProbes(to: router)
     let timed = router.group().add(middleware: RequestMetricsMiddleware(metrics: metrics)).add(middleware: ErrorMappingMiddleware())
@@ -90,7 +102,7 @@ func buildRouter(
                           maxStringBytes: configuration.maxStringBytes),
             experiments: experiments, models: registry, preparer: preparer,
                                     impressions: impressions, metrics: metrics),
-        feedback: FeedbackService(impressions: impressions, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
+        feedback: FeedbackService(impressions: impressions, log: log, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
         body: body,
         feedbackLimit: configuration.feedbackRatePerClient > 0 ? RateLimitMiddleware(rate: configuration.feedbackRatePerClient, metrics: metrics) : nil
     ).addRoutes(to: configuration.apiTokens.isEmpty
@@ -100,5 +112,5 @@ func buildRouter(
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)
-    return (router, [learner, watcher])
+    return (router, [learner, watcher, experiments, ImpressionSweeper(impressions: impressions)])
 }

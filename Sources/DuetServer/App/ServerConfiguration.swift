@@ -1,3 +1,4 @@
+import DuetCluster
 import Foundation
 
 /// Everything `duet serve` can be told, with a default for each field.
@@ -27,8 +28,12 @@ public struct ServerConfiguration: Sendable {
     /// A connection with no request in progress for this long is closed (also one that never sends a
     /// request: a flood of idle connections frees itself).
     public var idleTimeout: Duration = .seconds(30)
-    /// Most open connections; past it new ones wait in the kernel's accept queue until one closes.
+    /// Most open connections kept: past it each new connection closes the one idle the longest (one
+    /// that never sent a request first); never one with a request in progress. New ones are always
+    /// accepted, so a flood of idle connections cannot make `/healthz` wait.
     public var maxConnections = 4096
+    /// A connection whose first request head is not complete this long after it opened is closed.
+    public var headerTimeout: Duration = .seconds(10)
     /// Most keys a recommend request's `context` may have (each becomes a feature the impression keeps).
     public var maxContextKeys = 64
     /// Longest string (in UTF-8 bytes) accepted for ids, context keys and context values.
@@ -41,6 +46,8 @@ public struct ServerConfiguration: Sendable {
     public var publishInterval: Duration = .milliseconds(250)
     /// Online learner: also publish after this many examples.
     public var publishEvery = 10_000
+    /// When the feedback log syncs to disk (`always`, `everysec`, `no`; see `FeedbackLogSync`).
+    public var feedbackSync: FeedbackLogSync = .everysec
     /// Online model checkpoint period.
     public var checkpointInterval: Duration = .seconds(5)
     /// Feature read budget on the request path.

@@ -3,10 +3,12 @@ import DuetRouting
 import DuetStore
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The live experiments: an immutable route table behind one atomic reference (what requests read),
-/// and the writer that validates, stores and swaps new revisions (what admins call).
-public final class ExperimentControl: Sendable {
+/// and the writer that validates, stores and swaps new revisions (what admins call). As a `Service`
+/// it saves the per-arm counts to SQLite every `statsInterval` and at shutdown.
+public final class ExperimentControl: Service, Sendable {
     /// One published state: the table, each experiment's revision, its YAML and counters.
     public final class Snapshot: AtomicReference, Sendable {
         public let table: RouteTable
@@ -29,16 +31,19 @@ public final class ExperimentControl: Sendable {
     let database: DuetDatabase
     let metrics: DuetMetrics
     let logger: Logger
+    /// Checks pins at apply and holds the pinned versions (nil: a test without models).
+    let models: ModelRegistry?
 
     /// What requests read: one atomic load.
     public var snapshot: Snapshot { current.load(ordering: .acquiring) }
 
     /// Starts from the latest revisions in SQLite, or on first start from the files in `directory`
     /// (stored as revision 1 of each, by `startup`).
-    init(database: DuetDatabase, directory: String, metrics: DuetMetrics, logger: Logger) async throws {
+    init(database: DuetDatabase, directory: String, metrics: DuetMetrics, logger: Logger, models: ModelRegistry? = nil) async throws {
         self.database = database
         self.metrics = metrics
         self.logger = logger
+        self.models = models
         var revisions = try await database.latestRevisions()
         if revisions.isEmpty {
             let files = try Self.configFiles(in: directory)
@@ -54,6 +59,15 @@ public final class ExperimentControl: Sendable {
             logger.info("experiments loaded from SQLite revisions", metadata: ["count": "\(revisions.count)"])
         }
         let snapshot = try Self.makeSnapshot(revisions: revisions, previous: nil)
+        var restored: [String] = []
+        for saved in try await database.stats() {
+            guard let stats = snapshot.stats[saved.key], stats.revision == saved.revision,
+                  let arms = try? JSONDecoder().decode([ExperimentStats.Arm].self, from: Data(saved.arms.utf8))
+            else { continue }
+            stats.restore(arms)
+            restored.append("\(saved.key)@\(saved.revision)")
+        }
+        if !restored.isEmpty { logger.info("experiment counts restored", metadata: ["revisions": "\(restored.joined(separator: ","))"]) }
         current = ManagedAtomic(snapshot)
         publishMetrics(snapshot)
     }
@@ -86,6 +100,31 @@ public final class ExperimentControl: Sendable {
         for (key, r) in snapshot.revisions {
             metrics.experimentRevision(key).set(to: Double(r.revision))
         }
+    }
+
+    /// Saves the live revisions' per-arm counts (a crash loses at most the last interval's).
+    func saveStats() async {
+        let s = snapshot
+        let now = Date().timeIntervalSince1970
+        let encoder = JSONEncoder()
+        let records = s.stats.compactMap { key, stats -> ExperimentStatsRecord? in
+            guard let json = try? encoder.encode(stats.arms) else { return nil }
+            return ExperimentStatsRecord(key: key, revision: stats.revision, arms: String(decoding: json, as: UTF8.self), savedAt: now)
+        }
+        do { try await database.saveStats(records) } catch {
+            logger.error("experiment counts not saved", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Saves the counts every 5 s until graceful shutdown, then once more.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while (try? await Task.sleep(for: .seconds(5))) != nil {
+                await self.saveStats()
+            }
+        }
+        // Past cancellation: the last save runs in a task of its own (see LearnerService.checkpoint).
+        await Task { await saveStats() }.value
     }
 
     /// SRM p-value of each experiment's live revision.
@@ -122,6 +161,16 @@ public final class ExperimentControl: Sendable {
                 problems.append(ValidationProblem(file: "(request)", field: "key", message: "the same experiment key appears twice"))
             }
             problems += ExperimentLoader.validate(all)
+            // A pin must name a version its slot keeps now: never a silent 503 for the arm's users.
+            if let models = self.models {
+                for p in parsed {
+                    for (i, arm) in p.config.arms.enumerated() {
+                        if let why = models.problem(with: arm.model) {
+                            problems.append(ValidationProblem(file: p.file, field: "arms[\(i)].model", message: why))
+                        }
+                    }
+                }
+            }
             guard problems.isEmpty else {
                 throw ExperimentError.invalidConfig(problems)
             }
@@ -130,6 +179,7 @@ public final class ExperimentControl: Sendable {
             for r in saved { revisions[r.key] = r }
             let next = try Self.makeSnapshot(revisions: revisions.values.sorted { $0.key < $1.key }, previous: live)
             self.current.store(next, ordering: .releasing)
+            self.models?.holdPins(of: next.table.experiments)
             self.publishMetrics(next)
             try await self.database.audit(saved.map { r in
                 AuditEntry(actor: actor, action: revertedFrom == nil ? "experiment.apply" : "experiment.revert", target: r.key,

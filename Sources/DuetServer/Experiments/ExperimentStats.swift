@@ -3,9 +3,10 @@ import Foundation
 import Synchronization
 
 /// Live per-arm counts of one experiment revision: assignments (for SRM), requests, feedback,
-/// clicks, progressive log loss, and a CTR timeline for the status page. Restarts with each revision.
+/// clicks, progressive log loss, and a CTR timeline for the status page. Restarts with each revision;
+/// the counts (not the timeline) are saved in SQLite and continue across restarts.
 public final class ExperimentStats: Sendable {
-    public struct Arm: Sendable {
+    public struct Arm: Sendable, Codable, Equatable {
         public var assigned = 0
         public var requests = 0
         public var feedback = 0
@@ -67,6 +68,21 @@ public final class ExperimentStats: Sendable {
     }
 
     public var arms: [Arm] { state.withLock { $0.arms } }
+
+    /// Continues from saved counts (ignored when the number of arms differs).
+    func restore(_ saved: [Arm]) {
+        state.withLock { s in
+            guard saved.count == s.arms.count else { return }
+            for i in s.arms.indices {
+                s.arms[i].assigned += saved[i].assigned
+                s.arms[i].requests += saved[i].requests
+                s.arms[i].feedback += saved[i].feedback
+                s.arms[i].clicks += saved[i].clicks
+                s.arms[i].loglossSum += saved[i].loglossSum
+                s.arms[i].loglossCount += saved[i].loglossCount
+            }
+        }
+    }
 
     /// CTR per bucket per arm (nil where an arm had no feedback in a bucket).
     public var ctrSeries: [[Double?]] {

@@ -33,6 +33,7 @@ struct ErrorMappingMiddleware: RouterMiddleware {
         case .unknownItem: APIError(.notFound, code: "unknown_item", message: e.description, field: "item")
         case .duplicateFeedback: APIError(.conflict, code: "duplicate_feedback", message: e.description, field: "item")
         case .learnerBusy: APIError(.serviceUnavailable, code: "learner_busy", message: e.description)
+        case .feedbackLogUnavailable: APIError(.serviceUnavailable, code: "feedback_log_unavailable", message: e.description)
         }
     }
 

@@ -1,3 +1,4 @@
+import DuetCluster
 import DuetModels
 import DuetRouting
 import DuetStore
@@ -8,8 +9,10 @@ import Synchronization
 
 /// The online learner's life: it starts from the checkpoint named in `models/online/CURRENT` (that
 /// one refused: the newest checkpoint that reads), or warm from the static model (or, with neither,
-/// waits for the first static model); it runs the learner loop and writes a checkpoint every
-/// `checkpointInterval`; on graceful shutdown it publishes what it learned and writes a last checkpoint.
+/// waits for the first static model), and first learns again what the feedback log holds past that
+/// start; it runs the learner loop and writes a checkpoint every `checkpointInterval`, each with the
+/// log sequence it has learned through, and trims the log behind the oldest checkpoint kept; on
+/// graceful shutdown it publishes what it learned, writes a last checkpoint and closes the log.
 final class LearnerService: Service, Sendable {
     struct Configuration: Sendable {
         var publishInterval: Duration
@@ -18,6 +21,8 @@ final class LearnerService: Service, Sendable {
     }
 
     let directory: String
+    let log: FeedbackLog
+    let reservation: VersionIDReservation
     let registry: ModelRegistry
     let configuration: Configuration
     let database: DuetDatabase
@@ -25,12 +30,22 @@ final class LearnerService: Service, Sendable {
     let logger: Logger
     private let started = Mutex<Bool>(false)
     private let lastCheckpointed = Mutex<String?>(nil)
+    /// The highest online version id published in this process.
+    private let highestPublished = Mutex<Int>(0)
+    /// Checkpoint files refused at start (counted and logged once, not read again).
+    private let refusedFiles = Mutex<Set<String>>([])
+    /// The log sequence each checkpoint file written or resumed in this process has learned through.
+    private let checkpointOffsets = Mutex<[String: UInt64]>([:])
     /// Counters already pushed to Prometheus (metrics are deltas of the learner's totals).
     private let reported = Mutex<(updates: Int, published: Int)>((0, 0))
 
-    init(dataDirectory: String, configuration: Configuration, registry: ModelRegistry, database: DuetDatabase, metrics: DuetMetrics, logger: Logger) throws {
+    init(dataDirectory: String, configuration: Configuration, log: FeedbackLog, registry: ModelRegistry, database: DuetDatabase, metrics: DuetMetrics, logger: Logger) throws {
         directory = dataDirectory + "/models/online"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let freed = ModelFiles.removeInterruptedWrites(in: directory)
+        if freed > 0 { logger.warning("removed interrupted checkpoint writes", metadata: ["directory": "\(directory)", "bytes": "\(freed)"]) }
+        self.log = log
+        reservation = try VersionIDReservation(directory: directory)
         self.configuration = configuration
         self.registry = registry
         self.database = database
@@ -49,9 +64,12 @@ final class LearnerService: Service, Sendable {
         let online = registry.onlineSlot
         var start = resumeFromCheckpoint()
         let maxID = ModelFiles.list(in: directory).compactMap { Int(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent) }.max() ?? 0
-        var firstID = maxID + 1
+        // After every id ever reserved: a crash may have published (and served) ids past the last checkpoint.
+        var firstID = max(maxID, reservation.highest) + 1
+        try reservation.reserve(through: firstID)
         if let start {
             online.publish(start)
+            restoreHistory(current: start)
         } else if let s = registry.staticSlot.current {
             let warm = s.renamed(id: String(firstID), parentID: s.id, kind: .online)
             firstID += 1
@@ -63,17 +81,106 @@ final class LearnerService: Service, Sendable {
             return
         }
         guard let start else { return }
+        try log.skip(past: start.feedbackOffset)
         registry.published(start, slot: .online)
         let learner = OnlineLearner(
             slot: online, start: start, firstID: firstID, publishInterval: configuration.publishInterval,
             publishEvery: configuration.publishEvery
-        ) { [registry, metrics, database] version in
+        ) { [self, registry, metrics, database, reservation, logger] version in
+            highestPublished.withLock { $0 = max($0, Int(version.id) ?? 0) }
+            do { try reservation.reserve(through: (Int(version.id) ?? 0) + 1) } catch {
+                logger.error("online version ids could not be reserved; a crash now may reuse ids", metadata: ["error": "\(error)"])
+            }
             registry.published(version, slot: .online)
             metrics.versionsPublished(.online).increment()
             let record = registry.record(version, slot: .online, source: "online", path: nil)
             Task { try? await database.register([record]) }
         }
+        replayLog(into: learner, after: start.feedbackOffset)
         registry.attach(learner)
+    }
+
+    /// Learns again, in order, every logged event past `offset` (what the start version has not
+    /// learned: feedback acknowledged after its checkpoint).
+    private func replayLog(into learner: OnlineLearner, after offset: UInt64) {
+        let t0 = ContinuousClock.now
+        var batch: [OnlineLearner.Example] = []
+        var replayed = 0, unreadable = 0
+        do {
+            try log.records(after: offset) { record in
+                guard let r = FeedbackRecord(bytes: record.payload) else {
+                    unreadable += 1
+                    return
+                }
+                batch.append(OnlineLearner.Example(features: r.features, label: r.label, sequence: record.sequence))
+                if batch.count == 10_000 {
+                    learner.replay(batch)
+                    replayed += batch.count
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+        } catch {
+            logger.error("feedback log replay stopped", metadata: ["error": "\(error)", "replayed": "\(replayed)"])
+        }
+        learner.replay(batch)
+        replayed += batch.count
+        guard replayed + unreadable > 0 else { return }
+        if unreadable > 0 { logger.error("feedback log records of another format skipped", metadata: ["records": "\(unreadable)"]) }
+        _ = learner.publishNow()
+        logger.info("feedback log replayed", metadata: [
+            "after": "\(offset)", "events": "\(replayed)", "through": "\(learner.stats.learnedThrough)",
+            "ms": "\((ContinuousClock.now - t0).components.seconds * 1000 + (ContinuousClock.now - t0).components.attoseconds / 1_000_000_000_000_000)",
+        ])
+    }
+
+    /// Puts the other checkpoint files back into the slot's history (oldest first, the newest
+    /// `capacity - 1` and every pinned one), so a rollback reaches past a restart. Each is a whole
+    /// copy of the weights in memory (they share no pages with each other).
+    private func restoreHistory(current: ModelVersion) {
+        let slot = registry.onlineSlot
+        let refused = refusedFiles.withLock { $0 }
+        let files = ModelFiles.list(in: directory).filter { $0 != directory + "/\(current.id).duet" && !refused.contains($0) }
+        let pinned = slot.pinnedIDs
+        let wanted = files.suffix(slot.capacity - 1) + files.dropLast(slot.capacity - 1).filter {
+            pinned.contains(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)
+        }
+        var older: [ModelVersion] = []
+        for path in wanted {
+            do {
+                let v = try ModelFile.read(path: path)
+                older.append(v)
+                checkpointOffsets.withLock { $0[path] = v.feedbackOffset }
+            } catch {
+                metrics.modelFilesRefused(error.reason).increment()
+                logger.error("online checkpoint refused", metadata: ["file": "\(path)", "reason": "\(error.reason.rawValue)", "error": "\(error)"])
+            }
+        }
+        older.sort { (Int($0.id) ?? 0, $0.id) < (Int($1.id) ?? 0, $1.id) }
+        slot.restore(older.filter { (Int($0.id) ?? 0) < (Int(current.id) ?? Int.max) })
+        if !older.isEmpty { logger.info("online history restored from checkpoints", metadata: ["versions": "\(older.map(\.id).joined(separator: ","))"]) }
+    }
+
+    /// Reads back the checkpoint files of pinned online versions the slot does not hold (older than
+    /// the history restored at start), then has the registry check the pins again.
+    func restorePinnedVersions() {
+        let slot = registry.onlineSlot
+        let missing = slot.pinnedIDs.filter { slot.version($0) == nil && !$0.contains("/") && !$0.hasPrefix(".") }
+        var found: [ModelVersion] = []
+        for id in missing {
+            let path = directory + "/\(id).duet"
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            do {
+                let v = try ModelFile.read(path: path)
+                found.append(v)
+                checkpointOffsets.withLock { $0[path] = v.feedbackOffset }
+            } catch {
+                metrics.modelFilesRefused(error.reason).increment()
+                logger.error("pinned online checkpoint refused", metadata: ["file": "\(path)", "reason": "\(error.reason.rawValue)", "error": "\(error)"])
+            }
+        }
+        guard !found.isEmpty else { return }
+        slot.restore(found.sorted { (Int($0.id) ?? 0) < (Int($1.id) ?? 0) })
+        registry.recheckPins()
     }
 
     /// The checkpoint `models/online/CURRENT` names; when that one is refused (missing, damaged,
@@ -96,8 +203,10 @@ final class LearnerService: Service, Sendable {
                     logger.warning("online model resumed from another checkpoint: CURRENT's was refused",
                                    metadata: ["current": "\(id)", "id": "\(version.id)", "file": "\(path)"])
                 }
+                checkpointOffsets.withLock { $0[path] = version.feedbackOffset }
                 return version
             } catch {
+                refusedFiles.withLock { _ = $0.insert(path) }
                 metrics.modelFilesRefused(error.reason).increment()
                 logger.error("online checkpoint refused", metadata: ["file": "\(path)", "reason": "\(error.reason.rawValue)", "error": "\(error)"])
             }
@@ -117,6 +226,17 @@ final class LearnerService: Service, Sendable {
 
     private func writeCheckpoint() async {
         let online = registry.onlineSlot
+        // A pinned version is kept on disk too, so the pin survives a restart.
+        for id in online.pinnedIDs {
+            let pinnedPath = directory + "/\(id).duet"
+            guard let pv = online.version(id), !FileManager.default.fileExists(atPath: pinnedPath) else { continue }
+            do {
+                try ModelFile.write(pv, to: pinnedPath)
+                checkpointOffsets.withLock { $0[pinnedPath] = pv.feedbackOffset }
+            } catch {
+                logger.error("pinned online version not written", metadata: ["id": "\(id)", "error": "\(error)"])
+            }
+        }
         guard let v = online.current else { return }
         guard lastCheckpointed.withLock({ $0 }) != v.id else { return }
         let path = directory + "/\(v.id).duet"
@@ -126,18 +246,40 @@ final class LearnerService: Service, Sendable {
             try Data((v.id + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
             guard rename(tmp, directory + "/CURRENT") == 0 else { throw StoreError(message: "rename CURRENT failed") }
             lastCheckpointed.withLock { $0 = v.id }
+            checkpointOffsets.withLock { $0[path] = v.feedbackOffset }
             try await database.register([registry.record(v, slot: .online, source: "checkpoint", path: path)])
+            try await database.thinModelVersions(slot: SlotName.online.rawValue, keep: online.pinnedIDs)
             let files = ModelFiles.list(in: directory)
-            let keep = Set(online.versions.map { directory + "/\($0.id).duet" } + [path])
+            let keep = Set(online.versions.map { directory + "/\($0.id).duet" } + online.pinnedIDs.map { directory + "/\($0).duet" } + [path])
             for old in files.dropLast(5) where !keep.contains(old) { try? FileManager.default.removeItem(atPath: old) }
+            trimLog()
         } catch {
             logger.error("online checkpoint failed", metadata: ["id": "\(v.id)", "error": "\(error)"])
         }
     }
 
+    /// Deletes the log segments every kept checkpoint has learned: any of them may be the one a
+    /// restart resumes from (a damaged newer one falls back to an older), so the oldest decides. A
+    /// checkpoint file of an earlier process whose offset is not known here keeps everything.
+    private func trimLog() {
+        let files = ModelFiles.list(in: directory)
+        let oldest = checkpointOffsets.withLock { offsets -> UInt64 in
+            offsets = offsets.filter { files.contains($0.key) }
+            return files.map { offsets[$0] ?? 0 }.min() ?? 0
+        }
+        guard oldest > 0 else { return }
+        let n = log.trim(through: oldest)
+        if n > 0 { logger.debug("feedback log trimmed", metadata: ["segments": "\(n)", "through": "\(oldest)"]) }
+    }
+
     /// Pushes the learner's counters to Prometheus (called at scrape time).
     func reportMetrics() {
+        let written = log.lastSequence
+        metrics.feedbackLogSequence.set(to: Double(written))
         guard let stats = registry.learner?.stats else { return }
+        metrics.feedbackLogLearned.set(to: Double(stats.learnedThrough))
+        metrics.learnerQueue.set(to: Double(stats.queued))
+        metrics.feedbackLogLag.set(to: Double(written > stats.learnedThrough ? written - stats.learnedThrough : 0))
         let (du, _) = reported.withLock { r -> (Int, Int) in
             defer { r = (stats.updates, stats.published) }
             return (stats.updates - r.updates, stats.published - r.published)
@@ -172,5 +314,12 @@ final class LearnerService: Service, Sendable {
         }
         _ = registry.learner?.publishNow()
         await checkpoint()
+        log.close()
+        let last = max(highestPublished.withLock { $0 }, Int(registry.onlineSlot.current?.id ?? "") ?? 0)
+        if last > 0 {
+            do { try reservation.settle(at: last) } catch {
+                logger.error("could not record the last online version id", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

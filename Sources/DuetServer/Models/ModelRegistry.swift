@@ -17,8 +17,15 @@ public final class ModelRegistry: Sendable {
     let clock: any WallClock
     let logger: Logger
     private let learnerBox = Mutex<OnlineLearner?>(nil)
+    private let brokenPins = Mutex<[String]>([])
+    private let pinnedExperiments = Mutex<[ExperimentConfig]>([])
 
-    init(versionsKept: Int, database: DuetDatabase, metrics: DuetMetrics, clock: any WallClock, logger: Logger) {
+    /// `models/static/CURRENT`: the static version an operator chose (promote or rollback), kept
+    /// across restarts; a new static file arriving replaces the choice (a deploy is a choice too).
+    let staticChoicePath: String?
+
+    init(versionsKept: Int, database: DuetDatabase, metrics: DuetMetrics, clock: any WallClock, logger: Logger, dataDirectory: String? = nil) {
+        staticChoicePath = dataDirectory.map { $0 + "/models/static/CURRENT" }
         staticSlot = ModelSlot(name: SlotName.static.rawValue, capacity: versionsKept)
         onlineSlot = ModelSlot(name: SlotName.online.rawValue, capacity: versionsKept)
         self.database = database
@@ -47,14 +54,56 @@ public final class ModelRegistry: Sendable {
 
     func attach(_ learner: OnlineLearner) { learnerBox.withLock { $0 = learner } }
 
-    /// True when both slots serve.
-    var isReady: Bool { staticSlot.current != nil && onlineSlot.current != nil }
+    /// True when both slots serve and every pinned version of a live experiment is there.
+    var isReady: Bool { staticSlot.current != nil && onlineSlot.current != nil && brokenPins.withLock { $0.isEmpty } }
+
+    /// The arms whose pinned version no slot keeps ("experiment arm: static@x …"), as last checked.
+    var pinProblems: [String] { brokenPins.withLock { $0 } }
+
+    /// Checks the pins again when some were missing (a static file or checkpoint may have brought one).
+    func recheckPins() {
+        guard !brokenPins.withLock({ $0.isEmpty }) else { return }
+        holdPins(of: pinnedExperiments.withLock { $0 })
+    }
+
+    /// Why `reference` cannot be served now (a pinned version the slot does not keep), or nil.
+    func problem(with reference: ModelReference) -> String? {
+        guard let id = reference.version else { return nil }
+        let s = slot(reference.slot)
+        guard s.version(id) == nil else { return nil }
+        return "\(reference) is not a version the \(reference.slot.rawValue) slot keeps (kept: \(s.versions.map(\.id).joined(separator: ", ")))"
+    }
+
+    /// Holds every version the live `experiments` pin (memory: beyond `versionsKept`; disk: the
+    /// learner keeps their checkpoint files) and records the arms whose pin is missing: while any
+    /// is, the server is not ready. Logs each missing pin once per check.
+    func holdPins(of experiments: [ExperimentConfig]) {
+        var problems: [String] = []
+        for slotName in SlotName.allCases {
+            let ids = Set(experiments.flatMap { $0.arms.map(\.model) }.filter { $0.slot == slotName }.compactMap(\.version))
+            slot(slotName).pin(ids)
+        }
+        for e in experiments where e.status == .running {
+            for arm in e.arms {
+                if let p = problem(with: arm.model) { problems.append("experiment \(e.key) arm \(arm.name): \(p)") }
+            }
+        }
+        pinnedExperiments.withLock { $0 = experiments }
+        let before = brokenPins.withLock { b in defer { b = problems }; return b }
+        for p in problems where !before.contains(p) { logger.error("pinned model version missing: not ready", metadata: ["problem": "\(p)"]) }
+        if problems.isEmpty && !before.isEmpty { logger.info("every pinned model version is there again") }
+    }
 
     /// Makes `version` (read from `path`) the current static version.
     func publishStatic(_ version: ModelVersion, path: String, actor: String) async throws {
         let before = staticSlot.current?.id
         staticSlot.publish(version)
         published(version, slot: .static)
+        recheckPins()
+        if actor != "startup", let p = staticChoicePath, FileManager.default.fileExists(atPath: p) {
+            try? FileManager.default.removeItem(atPath: p)
+            logger.info("a new static file replaces the operator's static choice", metadata: ["id": "\(version.id)"])
+        }
         try await database.register([record(version, slot: .static, source: "file", path: path)])
         try await database.audit([AuditEntry(actor: actor, action: "model.static_loaded", target: SlotName.static.rawValue, before: before, after: version.id)])
         logger.info("static model loaded", metadata: ["id": "\(version.id)", "examples": "\(version.examples)", "by": "\(actor)"])
@@ -80,6 +129,7 @@ public final class ModelRegistry: Sendable {
             throw ModelError.rollbackRefused(e.description)
         }
         if name == .online { learner?.reset(to: swap.to) }
+        if name == .static { rememberStaticChoice(swap.to.id) }
         metrics.swapDuration.record(swap.duration)
         metrics.rollbacks(slot: name, reason: reason).increment()
         published(swap.to, slot: name)
@@ -97,10 +147,36 @@ public final class ModelRegistry: Sendable {
             throw ModelError.unknownVersion(e.description)
         }
         if name == .online { learner?.reset(to: swap.to) }
+        if name == .static { rememberStaticChoice(swap.to.id) }
         metrics.swapDuration.record(swap.duration)
         published(swap.to, slot: name)
         try await database.audit([AuditEntry(actor: actor, action: "model.promote", target: name.rawValue, before: swap.from.id, after: swap.to.id)])
         return swap
+    }
+
+    /// Writes the operator's static choice (atomically); a failure is logged, the swap stands.
+    private func rememberStaticChoice(_ id: String) {
+        guard let path = staticChoicePath else { return }
+        do {
+            try Data((id + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            logger.error("the static choice was not saved: a restart serves the newest static file", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// At start, after the static files are loaded: makes the operator's saved choice current again.
+    func restoreStaticChoice() {
+        guard let path = staticChoicePath,
+              let id = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines), !id.isEmpty
+        else { return }
+        guard staticSlot.current?.id != id else { return }
+        do {
+            let swap = try staticSlot.promote(id)
+            published(swap.to, slot: .static)
+            logger.info("static model: the operator's choice restored", metadata: ["id": "\(id)", "newest": "\(swap.from.id)"])
+        } catch {
+            logger.warning("static model: the operator's choice is not loaded; serving the newest file", metadata: ["choice": "\(id)", "error": "\(error)"])
+        }
     }
 
     /// Why a slot was rolled back (a metrics label and the audit action).

@@ -1,18 +1,22 @@
 import DuetAPI
+import DuetCluster
 import DuetModels
 import Foundation
 
-/// `POST /v1/feedback`: join the label with its impression, let the guardrail score it with both
-/// models, hand it to the learner, count it for the arm.
+/// `POST /v1/feedback`: join the label with its impression, append it to the feedback log (the
+/// event is acknowledged only once written there), let the guardrail score it with both models,
+/// hand it to the learner, count it for the arm.
 final class FeedbackService: Sendable {
     let impressions: ImpressionStore<Impression>
+    let log: FeedbackLog
     let models: ModelRegistry
     let guardrail: Guardrail
     let metrics: DuetMetrics
     let clock: any WallClock
 
-    init(impressions: ImpressionStore<Impression>, models: ModelRegistry, guardrail: Guardrail, metrics: DuetMetrics, clock: any WallClock) {
+    init(impressions: ImpressionStore<Impression>, log: FeedbackLog, models: ModelRegistry, guardrail: Guardrail, metrics: DuetMetrics, clock: any WallClock) {
         self.impressions = impressions
+        self.log = log
         self.models = models
         self.guardrail = guardrail
         self.metrics = metrics
@@ -49,12 +53,21 @@ final class FeedbackService: Sendable {
             impression.release(request.item)
             throw ServingError.modelNotReady("the online learner has not started (no static model yet)")
         }
-        await guardrail.observe(experiment: impression.experiment, features: item.features, label: request.label)
-        guard learner.submit(OnlineLearner.Example(features: item.features, label: request.label)) else {
+        guard learner.hasRoom else {
             impression.release(request.item)
             metrics.feedbackRejected("queue_full").increment()
             throw ServingError.learnerBusy
         }
+        let sequence: UInt64
+        do {
+            sequence = try await log.append(FeedbackRecord(features: item.features, label: request.label).bytes)
+        } catch {
+            impression.release(request.item)
+            metrics.feedbackRejected("log_unavailable").increment()
+            throw ServingError.feedbackLogUnavailable("\(error)")
+        }
+        await guardrail.observe(experiment: impression.experiment, features: item.features, label: request.label)
+        learner.submit(OnlineLearner.Example(features: item.features, label: request.label, sequence: sequence), force: true)
         impression.stats.feedback(arm: impression.armIndex, label: request.label, predicted: item.score, now: clock.now())
         metrics.feedback(experiment: impression.experiment, arm: impression.arm, label: request.label)
         return FeedbackResponse(accepted: true, experiment: impression.experiment, arm: impression.arm)

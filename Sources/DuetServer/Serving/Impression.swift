@@ -42,6 +42,14 @@ final class Impression: Sendable {
         self.features = features
     }
 
+    /// About what this impression holds in memory: the object and its arrays (headers included),
+    /// 12 bytes per feature, 4 per score, each id (inline up to 15 UTF-8 bytes). Experiment and arm
+    /// names share the config's storage.
+    var approximateBytes: Int {
+        let idBytes = ids.reduce(0) { $0 + 16 + ($1.utf8.count > 15 ? 32 + $1.utf8.count : 0) }
+        return 160 + 4 * 32 + idBytes + 4 * scores.count + 12 * (user.count + features.features.count) + 8 * features.count
+    }
+
     /// The served item `id`: every feature it was scored with, and its score.
     func item(_ id: String) -> Item? {
         guard let i = ids.firstIndex(of: id) else { return nil }

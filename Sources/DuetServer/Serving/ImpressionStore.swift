@@ -2,7 +2,9 @@ import Atomics
 import Synchronization
 
 /// What was served for one request, kept so that its feedback can be joined with the exact features
-/// that were scored. Bounded (the oldest is overwritten first) and with a TTL; safe for concurrent use.
+/// that were scored. Bounded (the oldest is overwritten first) and with a TTL; `sweep` frees what
+/// expired (the server calls it every second), so a short TTL gives memory back; the bytes held are
+/// tracked (`bytes`, from the `size` the store is given). Safe for concurrent use.
 ///
 /// The store issues the request ids: a request's sequence number, sealed. A ring of `capacity`
 /// slots holds sequence n in slot n mod capacity, so an insert is one slot write under one of many
@@ -25,6 +27,7 @@ public final class ImpressionStore<Payload: Sendable>: Sendable {
         var sequence = UInt64.max
         var expires = ContinuousClock.Instant.now
         var payload: Payload?
+        var bytes = 0
     }
 
     final class Stripe: Sendable {
@@ -37,8 +40,13 @@ public final class ImpressionStore<Payload: Sendable>: Sendable {
     private let ttl: Duration
     private let next = ManagedAtomic<UInt64>(0)
     private let keys: [UInt64]
+    private let size: @Sendable (Payload) -> Int
+    private let heldBytes = ManagedAtomic<Int>(0)
+    private let held = ManagedAtomic<Int>(0)
 
-    public init(capacity: Int, ttl: Duration, stripes: Int = 64) {
+    /// - Parameter size: the bytes one payload holds (an estimate; for the `bytes` gauge).
+    public init(capacity: Int, ttl: Duration, stripes: Int = 64, size: @escaping @Sendable (Payload) -> Int = { _ in 0 }) {
+        self.size = size
         let capacity = max(1, capacity)
         let n = max(1, min(stripes, capacity))
         self.capacity = UInt64(capacity)
@@ -53,12 +61,15 @@ public final class ImpressionStore<Payload: Sendable>: Sendable {
         let sequence = next.loadThenWrappingIncrement(ordering: .relaxed)
         let slot = Int(sequence % capacity)
         let expires = now + ttl
-        let old: Payload? = stripes[slot % stripes.count].slots.withLock { s in
+        let bytes = size(payload)
+        let old: Slot = stripes[slot % stripes.count].slots.withLock { s in
             let i = slot / stripes.count
-            let old = s[i].payload
-            s[i] = Slot(sequence: sequence, expires: expires, payload: payload)
+            let old = s[i]
+            s[i] = Slot(sequence: sequence, expires: expires, payload: payload, bytes: bytes)
             return old
         }
+        heldBytes.wrappingIncrement(by: bytes - old.bytes, ordering: .relaxed)
+        if old.payload == nil { held.wrappingIncrement(ordering: .relaxed) }
         _ = old  // the overwritten impression is released here, outside the lock
         return Self.hex(permute(sequence), tag(sequence))
     }
@@ -75,6 +86,36 @@ public final class ImpressionStore<Payload: Sendable>: Sendable {
             return .found(payload)
         }
     }
+
+    /// Frees every impression whose TTL is over; returns how many. One stripe lock at a time, and
+    /// the payloads are released outside it.
+    @discardableResult
+    public func sweep(now: ContinuousClock.Instant = .now) -> Int {
+        var freed = 0
+        for stripe in stripes {
+            var gone: [Payload] = []
+            let bytes = stripe.slots.withLock { s -> Int in
+                var b = 0
+                for i in s.indices where s[i].payload != nil && s[i].expires <= now {
+                    gone.append(s[i].payload!)
+                    b += s[i].bytes
+                    s[i].payload = nil
+                    s[i].bytes = 0
+                }
+                return b
+            }
+            freed += gone.count
+            heldBytes.wrappingDecrement(by: bytes, ordering: .relaxed)
+            held.wrappingDecrement(by: gone.count, ordering: .relaxed)
+        }
+        return freed
+    }
+
+    /// Impressions held (live, or expired and not swept yet).
+    public var entries: Int { held.load(ordering: .relaxed) }
+
+    /// Bytes the held impressions take (as `size` estimates them).
+    public var bytes: Int { heldBytes.load(ordering: .relaxed) }
 
     /// Live entries (for metrics and tests).
     public func count(now: ContinuousClock.Instant = .now) -> Int {

@@ -11,6 +11,8 @@ public enum ServingError: Error, CustomStringConvertible, Sendable {
     case duplicateFeedback(item: String, requestID: String)
     /// The learner's queue is full: retry shortly.
     case learnerBusy
+    /// The feedback log could not take the event: it was not accepted.
+    case feedbackLogUnavailable(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum ServingError: Error, CustomStringConvertible, Sendable {
         case .unknownItem(let item, let id): "item '\(item)' was not recommended in request \(id)"
         case .duplicateFeedback(let item, let id): "feedback for item '\(item)' of request \(id) was already recorded"
         case .learnerBusy: "the online learner's queue is full; retry shortly"
+        case .feedbackLogUnavailable(let why): "the feedback log could not record the event (not accepted; retry): \(why)"
         }
     }
 }

@@ -51,6 +51,12 @@ public final class DuetMetrics: Sendable {
     public let featureDegraded: Counter
     public let redisErrors: Counter
     public let featurePointerRefreshFailures: Counter
+    public let feedbackLogSequence: Gauge
+    public let impressions: Gauge
+    public let impressionBytes: Gauge
+    public let learnerQueue: Gauge
+    public let feedbackLogLearned: Gauge
+    public let feedbackLogLag: Gauge
     public let swapDuration: DurationHistogram
     public let experimentApplies: Counter
     public let experimentReverts: Counter
@@ -63,6 +69,12 @@ public final class DuetMetrics: Sendable {
         featureCacheMisses = registry.makeCounter(descriptor: .duet("duet_feature_cache_misses_total", "Feature rows not in the in-process cache"))
         featureDegraded = registry.makeCounter(descriptor: .duet("duet_feature_degraded_reads_total", "Feature reads answered with defaults (store slow or down)"))
         redisErrors = registry.makeCounter(descriptor: .duet("duet_redis_errors_total", "Redis errors and timeouts"))
+        impressions = registry.makeGauge(descriptor: .duet("duet_impressions", "Impressions held for the feedback join"))
+        impressionBytes = registry.makeGauge(descriptor: .duet("duet_impression_bytes", "Bytes the held impressions take (estimated)"))
+        learnerQueue = registry.makeGauge(descriptor: .duet("duet_learner_queue", "Feedback examples waiting for the online learner"))
+        feedbackLogSequence = registry.makeGauge(descriptor: .duet("duet_feedback_log_sequence", "Sequence of the last feedback event written to the feedback log"))
+        feedbackLogLearned = registry.makeGauge(descriptor: .duet("duet_feedback_log_learned_sequence", "Highest feedback-log sequence the online learner has learned"))
+        feedbackLogLag = registry.makeGauge(descriptor: .duet("duet_feedback_log_lag", "Feedback events written to the log and not yet learned"))
         featurePointerRefreshFailures = registry.makeCounter(descriptor: .duet("duet_feature_pointer_refresh_failures_total", "Background refreshes of the feature version pointers that failed (the known versions keep serving)"))
         swapDuration = registry.makeDurationHistogram(descriptor: .duet("duet_model_swap_duration_seconds", "Time to swap a slot's current model version"), buckets: [.nanoseconds(100), .microseconds(1), .microseconds(10), .microseconds(100), .milliseconds(1), .milliseconds(10)])
         experimentApplies = registry.makeCounter(descriptor: .duet("duet_experiment_applies_total", "Experiment configs applied"))

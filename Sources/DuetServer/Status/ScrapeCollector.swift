@@ -10,10 +10,13 @@ final class ScrapeCollector: Sendable {
     let preparer: FeaturePreparer
     let learner: LearnerService
     let experiments: ExperimentControl
+    let impressions: ImpressionStore<Impression>
     private let reportedFeatures = Mutex(FeatureStoreMetrics())
     private let reportedPrepared = Mutex([String: Int]())
 
-    init(metrics: DuetMetrics, features: any FeatureReader, preparer: FeaturePreparer, learner: LearnerService, experiments: ExperimentControl) {
+    init(metrics: DuetMetrics, features: any FeatureReader, preparer: FeaturePreparer, learner: LearnerService, experiments: ExperimentControl,
+         impressions: ImpressionStore<Impression>) {
+        self.impressions = impressions
         self.metrics = metrics
         self.features = features
         self.preparer = preparer
@@ -24,6 +27,8 @@ final class ScrapeCollector: Sendable {
     /// Updates the registry, then writes the text exposition format.
     func scrape() -> [UInt8] {
         learner.reportMetrics()
+        metrics.impressions.set(to: Double(impressions.entries))
+        metrics.impressionBytes.set(to: Double(impressions.bytes))
         let now = features.metrics()
         let before = reportedFeatures.withLock { r -> FeatureStoreMetrics in defer { r = now }; return r }
         if now.cacheHits > before.cacheHits { metrics.featureCacheHits.increment(by: Int64(now.cacheHits - before.cacheHits)) }

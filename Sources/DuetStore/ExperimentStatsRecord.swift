@@ -1,0 +1,33 @@
+import Foundation
+import GRDB
+
+/// The saved per-arm counts of one experiment revision (JSON of the server's counters), so a
+/// report and the SRM test continue across restarts.
+public struct ExperimentStatsRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "experiment_stats"
+    public var key: String
+    public var revision: Int
+    public var arms: String
+    public var savedAt: Double
+
+    public init(key: String, revision: Int, arms: String, savedAt: Double) {
+        self.key = key
+        self.revision = revision
+        self.arms = arms
+        self.savedAt = savedAt
+    }
+}
+
+extension DuetDatabase {
+    /// Saves (replaces) the counts of each experiment revision, in one transaction.
+    public func saveStats(_ records: [ExperimentStatsRecord]) async throws {
+        try await writer.write { db in
+            for r in records { try r.save(db) }
+        }
+    }
+
+    /// The saved counts of every experiment revision.
+    public func stats() async throws -> [ExperimentStatsRecord] {
+        try await writer.read { db in try ExperimentStatsRecord.fetchAll(db) }
+    }
+}
