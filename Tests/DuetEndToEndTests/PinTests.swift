@@ -63,6 +63,25 @@ import Testing
         #expect(rb.status == 0, "\(rb.stderr)")
     }
 
+    @Test func aPinToAStaticFileOlderThanTheKeptVersionsIsReadBack() async throws {
+        let dir = try ServerHarness.dataDirectory()
+        let models = dir.appendingPathComponent("models/static")
+        // obd-static (oldest), then three newer files; only 2 versions are kept in memory.
+        for (i, name) in ["b", "c", "d"].enumerated() {
+            let path = models.appendingPathComponent("\(name).duet").path
+            try FileManager.default.copyItem(atPath: ServerHarness.staticModel, toPath: path)
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(Double(i + 1))], ofItemAtPath: path)
+        }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: models.appendingPathComponent("obd-static.duet").path)
+        let s = try await ServerHarness.start(dir, environment: ["DUET_VERSIONS_KEPT": "2"])
+        defer { s.stop() }
+        // search-ranking-b pins static@obd-static, which left memory at start: read back, so ready.
+        #expect(try await s.get("/readyz").0 == 200, "\(s.log)")
+        #expect(s.log.contains("pinned version read back from its file"))
+        let r = try ServerHarness.cli(s, ["experiment", "apply", try ControlPlaneTests.write(Self.pinned("static@b"))])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
     @Test func aPinMissingAtStartKeepsTheServerNotReadyAndSaysWhichArm() async throws {
         let dir = try ServerHarness.dataDirectory()
         let s = try await ServerHarness.start(dir)

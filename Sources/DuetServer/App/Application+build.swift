@@ -72,7 +72,6 @@ func buildRouter(
     try await modelsLoaded
     // Every version a live experiment pins is held; a missing one keeps the server not ready, and says which arm.
     registry.holdPins(of: experiments.snapshot.table.experiments)
-    learner.restorePinnedVersions()
 
     // Serving.
     let preparer = FeaturePreparer(features: features, userSet: configuration.userFeatureSet, itemSet: configuration.itemFeatureSet)

@@ -160,29 +160,6 @@ final class LearnerService: Service, Sendable {
         if !older.isEmpty { logger.info("online history restored from checkpoints", metadata: ["versions": "\(older.map(\.id).joined(separator: ","))"]) }
     }
 
-    /// Reads back the checkpoint files of pinned online versions the slot does not hold (older than
-    /// the history restored at start), then has the registry check the pins again.
-    func restorePinnedVersions() {
-        let slot = registry.onlineSlot
-        let missing = slot.pinnedIDs.filter { slot.version($0) == nil && !$0.contains("/") && !$0.hasPrefix(".") }
-        var found: [ModelVersion] = []
-        for id in missing {
-            let path = directory + "/\(id).duet"
-            guard FileManager.default.fileExists(atPath: path) else { continue }
-            do {
-                let v = try ModelFile.read(path: path)
-                found.append(v)
-                checkpointOffsets.withLock { $0[path] = v.feedbackOffset }
-            } catch {
-                metrics.modelFilesRefused(error.reason).increment()
-                logger.error("pinned online checkpoint refused", metadata: ["file": "\(path)", "reason": "\(error.reason.rawValue)", "error": "\(error)"])
-            }
-        }
-        guard !found.isEmpty else { return }
-        slot.restore(found.sorted { (Int($0.id) ?? 0) < (Int($1.id) ?? 0) })
-        registry.recheckPins()
-    }
-
     /// The checkpoint `models/online/CURRENT` names; when that one is refused (missing, damaged,
     /// hostile), the newest other checkpoint file of the directory that reads. Nil without CURRENT (a
     /// fresh start: warm from the static model) or when no checkpoint reads.
@@ -259,13 +236,14 @@ final class LearnerService: Service, Sendable {
     }
 
     /// Deletes the log segments every kept checkpoint has learned: any of them may be the one a
-    /// restart resumes from (a damaged newer one falls back to an older), so the oldest decides. A
-    /// checkpoint file of an earlier process whose offset is not known here keeps everything.
+    /// restart resumes from (a damaged newer one falls back to an older), so the oldest decides.
+    /// Files whose offset this process never read (older than the restored history, or pinned
+    /// ones read by the registry) do not hold the log back.
     private func trimLog() {
         let files = ModelFiles.list(in: directory)
         let oldest = checkpointOffsets.withLock { offsets -> UInt64 in
             offsets = offsets.filter { files.contains($0.key) }
-            return files.map { offsets[$0] ?? 0 }.min() ?? 0
+            return offsets.values.min() ?? 0
         }
         guard oldest > 0 else { return }
         let n = log.trim(through: oldest)

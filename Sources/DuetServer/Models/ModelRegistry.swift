@@ -23,9 +23,13 @@ public final class ModelRegistry: Sendable {
     /// `models/static/CURRENT`: the static version an operator chose (promote or rollback), kept
     /// across restarts; a new static file arriving replaces the choice (a deploy is a choice too).
     let staticChoicePath: String?
+    /// Where each slot's version files are (`models/static`, `models/online`): a pin to a version
+    /// no longer in memory is read back from there.
+    let versionDirectories: [SlotName: String]
 
     init(versionsKept: Int, database: DuetDatabase, metrics: DuetMetrics, clock: any WallClock, logger: Logger, dataDirectory: String? = nil) {
         staticChoicePath = dataDirectory.map { $0 + "/models/static/CURRENT" }
+        versionDirectories = dataDirectory.map { d in [.static: d + "/models/static", .online: d + "/models/online"] } ?? [:]
         staticSlot = ModelSlot(name: SlotName.static.rawValue, capacity: versionsKept)
         onlineSlot = ModelSlot(name: SlotName.online.rawValue, capacity: versionsKept)
         self.database = database
@@ -66,11 +70,26 @@ public final class ModelRegistry: Sendable {
         holdPins(of: pinnedExperiments.withLock { $0 })
     }
 
-    /// Why `reference` cannot be served now (a pinned version the slot does not keep), or nil.
+    /// Why `reference` cannot be served now, or nil. A pinned version the slot no longer holds in
+    /// memory is read back from its file (`models/<slot>/<id>.duet`) when there is one; otherwise
+    /// the version is not there and that is the problem.
     func problem(with reference: ModelReference) -> String? {
         guard let id = reference.version else { return nil }
         let s = slot(reference.slot)
         guard s.version(id) == nil else { return nil }
+        if let dir = versionDirectories[reference.slot], !id.contains("/"), !id.hasPrefix("."),
+           FileManager.default.fileExists(atPath: dir + "/\(id).duet") {
+            do {
+                let v = try ModelFile.read(path: dir + "/\(id).duet")
+                s.pin(s.pinnedIDs.union([id]))  // held from now on (the next `holdPins` settles the set)
+                s.restore([reference.slot == .static ? v.renamed(id: id, parentID: v.parentID, kind: .static) : v])
+                logger.info("pinned version read back from its file", metadata: ["version": "\(reference)"])
+                if s.version(id) != nil { return nil }
+            } catch {
+                metrics.modelFilesRefused(error.reason).increment()
+                return "\(reference): its file \(dir)/\(id).duet is refused: \(error)"
+            }
+        }
         return "\(reference) is not a version the \(reference.slot.rawValue) slot keeps (kept: \(s.versions.map(\.id).joined(separator: ", ")))"
     }
 
