@@ -185,6 +185,32 @@ import Testing
         }
     }
 
+    @Test func stringLimitsCountCharactersAndNullsAreAbsent() async throws {
+        let config = try TestApp.configuration("app-limits")
+        let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))
+        try await app.test(.router) { client in
+            // 256 characters of 2, 3 and 4 UTF-8 bytes each: within the limit, as the document's maxLength counts.
+            for c in ["é", "日", "😀"] {
+                let s = String(repeating: c, count: 256)
+                let body = #"{"experiment": "homepage", "user": "\#(s)", "candidates": ["1", "\#(s)"], "k": 1, "context": {"\#(s)": "\#(s)"}}"#
+                try await client.execute(uri: "/v1/recommend", method: .post, body: ByteBuffer(string: body)) { #expect($0.status == .ok, "\(c)") }
+            }
+            let long = String(repeating: "é", count: 257)
+            for (body, field) in [(#"{"experiment": "homepage", "user": "\#(long)"}"#, "user"),
+                                  (#"{"experiment": "homepage", "user": "u", "candidates": ["\#(long)"]}"#, "candidates[0]"),
+                                  (#"{"experiment": "homepage", "user": "u", "context": {"a": "\#(long)"}}"#, "context.a"),
+                                  (#"{"experiment": "homepage", "user": "u", "context": {"a": 1000001}}"#, "context.a")] {
+                try await client.execute(uri: "/v1/recommend", method: .post, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(field)")
+                    let error = try Self.decode(ErrorBody.self, response).error
+                    #expect(error.field == field)
+                }
+            }
+            let nulls = #"{"experiment": "homepage", "user": "u", "candidates": null, "k": null, "context": null}"#
+            try await client.execute(uri: "/v1/recommend", method: .post, body: ByteBuffer(string: nulls)) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test func requestMetricsAreLabelledByRoutePattern() async throws {
         let config = try TestApp.configuration("app-metrics")
         let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))

@@ -88,7 +88,7 @@ func buildRouter(
     ServingController(
         recommend: RecommendService(
             limits: .init(maxCandidates: configuration.maxCandidates, maxContextKeys: configuration.maxContextKeys,
-                          maxStringBytes: configuration.maxStringBytes),
+                          maxStringLength: configuration.maxStringLength),
             experiments: experiments, models: registry, preparer: preparer,
                                     impressions: impressions, metrics: metrics),
         feedback: FeedbackService(impressions: impressions, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
