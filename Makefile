@@ -5,6 +5,7 @@
 APT_PACKAGES := libhiredis-dev libsqlite3-dev libopenblas-dev libcurl4-openssl-dev pkg-config \
                 redis-server prometheus wrk python3 python3-yaml python3-pip
 MOTO_VERSION := 5.2.1
+SCHEMATHESIS_VERSION := 4.32.5
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 
 .PHONY: deps test-peers build release demo test bench clean
@@ -17,11 +18,15 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# moto_server (PyPI moto[server]): the S3-compatible peer of the s3:// pull tests (Debian's own python3
-# refuses a plain pip install, hence the fallback).
+# moto_server (PyPI moto[server]): the S3-compatible peer of the s3:// pull tests; schemathesis (PyPI, this
+# version exactly): the fuzzer of scripts/check-openapi (Debian's own python3 refuses a plain pip install,
+# hence the fallback).
 test-peers:
 	@command -v moto_server >/dev/null 2>&1 || { echo "installing: moto[server]==$(MOTO_VERSION)"; python3 -m pip install --quiet 'moto[server]==$(MOTO_VERSION)' 2>/dev/null \
 	  || python3 -m pip install --quiet --break-system-packages 'moto[server]==$(MOTO_VERSION)'; }
+	@schemathesis --version 2>/dev/null | grep -qx 'schemathesis, version $(SCHEMATHESIS_VERSION)' || { echo "installing: schemathesis==$(SCHEMATHESIS_VERSION)"; \
+	  python3 -m pip install --quiet 'schemathesis==$(SCHEMATHESIS_VERSION)' 2>/dev/null \
+	  || python3 -m pip install --quiet --break-system-packages 'schemathesis==$(SCHEMATHESIS_VERSION)'; }
 
 build: deps
 	$(SWIFT) build
@@ -35,6 +40,7 @@ demo: build
 test: deps test-peers
 	./scripts/check-deploy
 	$(SWIFT) build --build-tests
+	./scripts/check-openapi
 	$(SWIFT) test --skip-build --no-parallel
 
 bench: deps

@@ -49,8 +49,8 @@ enum ServeSettings {
         .init(key: "max_context_keys", help: "most keys in a recommend's context (default 64)") { c, v, s in
             c.maxContextKeys = try positive(v, "max_context_keys", s)
         },
-        .init(key: "max_string_bytes", help: "longest id, context key or value in bytes (default 256)") { c, v, s in
-            c.maxStringBytes = try positive(v, "max_string_bytes", s)
+        .init(key: "max_string_length", help: "longest id, context key or value in characters, i.e. Unicode code points (default 256)") { c, v, s in
+            c.maxStringLength = try positive(v, "max_string_length", s)
         },
         .init(key: "impression_ttl_seconds", help: "how long an impression waits for feedback (default 600)") { c, v, s in
             c.impressionTTL = .seconds(try positive(v, "impression_ttl_seconds", s))

@@ -42,7 +42,7 @@ import Testing
         feedback_rate_per_client: 0
         idle_timeout_seconds: 20
         max_connections: 100
-        max_string_bytes: 64
+        max_string_length: 64
         impression_ttl_seconds: 60
         impression_capacity: 1000
         publish_interval_ms: 100

@@ -123,15 +123,91 @@ import Testing
             }
             try await client.execute(uri: "/v1/admin/experiments/homepage/revert", method: .post, headers: Self.admin,
                                      body: Self.json(RevertRequest(to: 99))) { response in
-                #expect(response.status == .badRequest)
+                #expect(response.status == .notFound)
                 let error = try Self.decode(ErrorBody.self, response).error
-                #expect(error.field == "to")
+                #expect(error.code == "unknown_revision" && error.field == "to")
+            }
+            // The live revision is the first: there is none before it to revert to.
+            try await client.execute(uri: "/v1/admin/experiments/homepage/revert", method: .post, headers: Self.admin,
+                                     body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .conflict)
+                let error = try Self.decode(ErrorBody.self, response).error
+                #expect(error.code == "no_earlier_revision")
             }
             // What was refused changed nothing and left an audit trail of the start only.
             let audit = try await client.execute(uri: "/v1/admin/audit", method: .get, headers: Self.admin) { response in
                 try Self.decode(AuditList.self, response).entries
             }
             #expect(audit.allSatisfy { $0.actor == "startup" })
+        }
+    }
+
+    @Test func revertWithoutAnEarlierRevisionIs409AndRevisionsAreIntegersFromOne() async throws {
+        let config = try TestApp.configuration("app-revert")
+        let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))
+        try await app.test(.router) { client in
+            let revert = "/v1/admin/experiments/homepage/revert"
+            for body in ["", "{}", #"{"to": null}"#] {
+                try await client.execute(uri: revert, method: .post, headers: Self.admin, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .conflict, "\(body)")
+                    let error = try Self.decode(ErrorBody.self, response).error
+                    #expect(error.code == "no_earlier_revision", "\(body)")
+                }
+            }
+            for body in [#"{"to": 0}"#, #"{"to": -3}"#, #"{"to": 1.5}"#, #"{"to": 1e300}"#, #"{"to": 12241568381316357595070464}"#] {
+                try await client.execute(uri: revert, method: .post, headers: Self.admin, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(body)")
+                    let error = try Self.decode(ErrorBody.self, response).error
+                    #expect(error.code == "invalid_field" && error.field == "to", "\(body): \(error.message)")
+                }
+            }
+            // A config whose key is not the URL's is refused like any other invalid config: 422, the problem listed.
+            let other = "key: search-ranking-a\narms:\n  - {name: a, model: static}\n  - {name: b, model: online}\n"
+            try await client.execute(uri: "/v1/admin/experiments/homepage", method: .put, headers: Self.admin, body: ByteBuffer(string: other)) { response in
+                #expect(response.status == .unprocessableContent)
+                let error = try Self.decode(ErrorBody.self, response).error
+                #expect(error.code == "invalid_config" && error.details?.first?.contains("key") == true)
+            }
+            // With a second revision, the default is the first; the new revision is the third.
+            let yaml = "key: homepage\narms:\n  - {name: static, model: static}\n  - {name: online, model: online}\n"
+            try await client.execute(uri: "/v1/admin/experiments/homepage", method: .put, headers: Self.admin, body: ByteBuffer(string: yaml)) {
+                #expect($0.status == .ok)
+            }
+            let applied = try await client.execute(uri: revert, method: .post, headers: Self.admin, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .ok)
+                return try Self.decode(AppliedRevisions.self, response).applied
+            }
+            #expect(applied.map(\.revision) == [3])
+            let history = try await client.execute(uri: "/v1/admin/experiments/homepage/history", method: .get, headers: Self.admin) {
+                try Self.decode(RevisionList.self, $0).revisions
+            }
+            #expect(history.last?.revertedFrom == 1)
+        }
+    }
+
+    @Test func stringLimitsCountCharactersAndNullsAreAbsent() async throws {
+        let config = try TestApp.configuration("app-limits")
+        let app = try await buildApplication(config, dependencies: TestApp.dependencies(config))
+        try await app.test(.router) { client in
+            // 256 characters of 2, 3 and 4 UTF-8 bytes each: within the limit, as the document's maxLength counts.
+            for c in ["é", "日", "😀"] {
+                let s = String(repeating: c, count: 256)
+                let body = #"{"experiment": "homepage", "user": "\#(s)", "candidates": ["1", "\#(s)"], "k": 1, "context": {"\#(s)": "\#(s)"}}"#
+                try await client.execute(uri: "/v1/recommend", method: .post, body: ByteBuffer(string: body)) { #expect($0.status == .ok, "\(c)") }
+            }
+            let long = String(repeating: "é", count: 257)
+            for (body, field) in [(#"{"experiment": "homepage", "user": "\#(long)"}"#, "user"),
+                                  (#"{"experiment": "homepage", "user": "u", "candidates": ["\#(long)"]}"#, "candidates[0]"),
+                                  (#"{"experiment": "homepage", "user": "u", "context": {"a": "\#(long)"}}"#, "context.a"),
+                                  (#"{"experiment": "homepage", "user": "u", "context": {"a": 1000001}}"#, "context.a")] {
+                try await client.execute(uri: "/v1/recommend", method: .post, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(field)")
+                    let error = try Self.decode(ErrorBody.self, response).error
+                    #expect(error.field == field)
+                }
+            }
+            let nulls = #"{"experiment": "homepage", "user": "u", "candidates": null, "k": null, "context": null}"#
+            try await client.execute(uri: "/v1/recommend", method: .post, body: ByteBuffer(string: nulls)) { #expect($0.status == .ok) }
         }
     }
 

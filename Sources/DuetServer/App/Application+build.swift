@@ -86,7 +86,8 @@ func buildRouter(
 
     // Probes and the scrape answer untimed (as the load balancer and Prometheus call them, not users);
     // every other route is timed by its pattern, and its domain errors are mapped to HTTP in one place.
-    let router = Router(context: DuetRequestContext.self)
+    // HEAD on a GET route is the GET without its body.
+    let router = Router(context: DuetRequestContext.self, options: .autoGenerateHeadEndpoints)
     let status = StatusController(
         status: StatusReporter(experiments: experiments, models: registry, features: features, database: database,
                                featureStore: dependencies.featureStoreName),
@@ -98,7 +99,7 @@ func buildRouter(
     ServingController(
         recommend: RecommendService(
             limits: .init(maxCandidates: configuration.maxCandidates, maxContextKeys: configuration.maxContextKeys,
-                          maxStringBytes: configuration.maxStringBytes),
+                          maxStringLength: configuration.maxStringLength),
             experiments: experiments, models: registry, preparer: preparer,
                                     impressions: impressions, metrics: metrics),
         feedback: FeedbackService(impressions: impressions, log: log, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
@@ -111,5 +112,7 @@ func buildRouter(
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)
+    // Last: it wraps only the not-found responder (405 with Allow on a known path, OPTIONS, JSON 404s).
+    router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
     return (router, [learner, watcher, experiments, ImpressionSweeper(impressions: impressions)])
 }

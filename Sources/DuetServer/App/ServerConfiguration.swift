@@ -36,8 +36,9 @@ public struct ServerConfiguration: Sendable {
     public var headerTimeout: Duration = .seconds(10)
     /// Most keys a recommend request's `context` may have (each becomes a feature the impression keeps).
     public var maxContextKeys = 64
-    /// Longest string (in UTF-8 bytes) accepted for ids, context keys and context values.
-    public var maxStringBytes = 256
+    /// Longest string (in characters: Unicode code points, as JSON Schema's `maxLength` counts them)
+    /// accepted for ids, context keys and context values.
+    public var maxStringLength = 256
     /// How long a served impression waits for its feedback.
     public var impressionTTL: Duration = .seconds(600)
     /// Most impressions kept for the feedback join (oldest dropped first).

@@ -192,13 +192,17 @@ public final class ExperimentControl: Service, Sendable {
         }
     }
 
-    /// Re-applies an earlier revision's content as a new revision (default: the one before the live one).
+    /// Re-applies an earlier revision's content as a new revision (default: the one before the live one;
+    /// `noEarlierRevision` when the live one is the first).
     public func revert(key: String, to revision: Int?, actor: String) async throws -> ExperimentRevision {
         let history = try await database.revisions(key: key)
         guard let live = history.last else {
             throw ExperimentError.unknownExperiment(key)
         }
-        let targetNumber = revision ?? (live.revision - 1)
+        // The default, the revision before the live one: the newest revision older than it.
+        guard let targetNumber = revision ?? history.last(where: { $0.revision < live.revision })?.revision else {
+            throw ExperimentError.noEarlierRevision(key: key, live: live.revision)
+        }
         guard let target = history.first(where: { $0.revision == targetNumber }) else {
             throw ExperimentError.unknownRevision(key: key, revision: targetNumber, live: live.revision)
         }

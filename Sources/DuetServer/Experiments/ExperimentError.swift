@@ -8,15 +8,15 @@ public enum ExperimentError: Error, CustomStringConvertible, Sendable {
     case invalidConfig([ValidationProblem])
     /// A revert to a revision the experiment does not have.
     case unknownRevision(key: String, revision: Int, live: Int)
-    /// A request that names no config, or a config whose key is not the one addressed.
-    case badRequest(field: String, message: String)
+    /// A revert to "the revision before the live one" of an experiment that has only one.
+    case noEarlierRevision(key: String, live: Int)
 
     public var description: String {
         switch self {
         case .unknownExperiment(let key): "no experiment '\(key)'"
         case .invalidConfig(let problems): "\(problems.count) problem(s); nothing was applied"
         case .unknownRevision(let key, let revision, let live): "experiment '\(key)' has no revision \(revision) (live is \(live))"
-        case .badRequest(_, let message): message
+        case .noEarlierRevision(let key, let live): "experiment '\(key)' has no revision before its live one (\(live)) to revert to"
         }
     }
 }

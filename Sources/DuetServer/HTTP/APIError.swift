@@ -13,6 +13,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public var details: [String]?
     /// Sent as `Retry-After` (429s).
     public var retryAfterSeconds: Int?
+    /// Sent as `Allow` (405s): the methods the resource has, e.g. `GET, HEAD, OPTIONS`.
+    public var allow: String?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, details: [String]? = nil) {
         self.status = status
@@ -29,6 +31,7 @@ public struct APIError: HTTPResponseError, Sendable {
         // The unread rest of a refused body is not worth reading: the connection closes after this answer.
         if status == .contentTooLarge { response.headers[.connection] = "close" }
         if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        if let allow { response.headers[.allow] = allow }
         return response
     }
 }

@@ -42,8 +42,8 @@ struct ErrorMappingMiddleware: RouterMiddleware {
         case .unknownExperiment: APIError(.notFound, code: "unknown_experiment", message: e.description)
         case .invalidConfig(let problems):
             APIError(.unprocessableContent, code: "invalid_config", message: e.description, details: problems.map(\.description))
-        case .unknownRevision: APIError(.badRequest, code: "invalid_field", message: e.description, field: "to")
-        case .badRequest(let field, _): APIError(.badRequest, code: "invalid_field", message: e.description, field: field)
+        case .unknownRevision: APIError(.notFound, code: "unknown_revision", message: e.description, field: "to")
+        case .noEarlierRevision: APIError(.conflict, code: "no_earlier_revision", message: e.description)
         }
     }
 

@@ -34,7 +34,8 @@ struct ExperimentController: Sendable {
                 throw ExperimentError.invalidConfig(error.problems)
             }
             guard parsed.key == key else {
-                throw ExperimentError.badRequest(field: "key", message: "config key '\(parsed.key)' does not match the URL's '\(key)'")
+                // A problem of the config's content, like every other the validator finds: a 422.
+                throw ExperimentError.invalidConfig([ValidationProblem(file: key, field: "key", message: "'\(parsed.key)' is not the URL's '\(key)'")])
             }
             let saved = try await experiments.apply([(key, text)], actor: context.actor ?? "")
             return try JSONResponse.make(Self.applied(saved))

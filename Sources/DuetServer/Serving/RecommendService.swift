@@ -11,7 +11,8 @@ final class RecommendService: Sendable {
     struct Limits: Sendable {
         var maxCandidates: Int
         var maxContextKeys: Int
-        var maxStringBytes: Int
+        /// In characters (Unicode code points), as JSON Schema's `maxLength` counts them.
+        var maxStringLength: Int
     }
 
     let limits: Limits
@@ -33,10 +34,12 @@ final class RecommendService: Sendable {
 
     /// The request's `k` once every field is within its limits (else a `RequestError` naming the field).
     func validate(_ r: RecommendRequest) throws -> Int {
-        let maxCandidates = limits.maxCandidates, maxBytes = limits.maxStringBytes
+        let maxCandidates = limits.maxCandidates, maxLength = limits.maxStringLength
+        // At most `maxLength` characters; the byte count settles most strings without counting them.
+        func fits(_ s: String) -> Bool { s.utf8.count <= maxLength || s.unicodeScalars.count <= maxLength }
         guard !r.experiment.isEmpty else { throw RequestError.invalidField("experiment", "experiment must not be empty") }
-        guard r.experiment.utf8.count <= maxBytes else { throw RequestError.invalidField("experiment", "experiment must be at most \(maxBytes) bytes") }
-        guard !r.user.isEmpty, r.user.utf8.count <= maxBytes else { throw RequestError.invalidField("user", "user must be 1 to \(maxBytes) bytes") }
+        guard fits(r.experiment) else { throw RequestError.invalidField("experiment", "experiment must be at most \(maxLength) characters") }
+        guard !r.user.isEmpty, fits(r.user) else { throw RequestError.invalidField("user", "user must be 1 to \(maxLength) characters") }
         let k = r.k ?? 10
         guard k >= 1, k <= maxCandidates else {
             throw RequestError.invalidField("k", "k must be between 1 and \(maxCandidates), got \(k)")
@@ -46,8 +49,8 @@ final class RecommendService: Sendable {
             guard c.count <= maxCandidates else {
                 throw RequestError.invalidField("candidates", "at most \(maxCandidates) candidates, got \(c.count)")
             }
-            if let i = c.firstIndex(where: { $0.isEmpty || $0.utf8.count > maxBytes }) {
-                throw RequestError.invalidField("candidates[\(i)]", "candidate ids must be 1 to \(maxBytes) bytes")
+            if let i = c.firstIndex(where: { $0.isEmpty || !fits($0) }) {
+                throw RequestError.invalidField("candidates[\(i)]", "candidate ids must be 1 to \(maxLength) characters")
             }
         }
         if let context = r.context {
@@ -55,8 +58,8 @@ final class RecommendService: Sendable {
                 throw RequestError.invalidField("context", "at most \(limits.maxContextKeys) context keys, got \(context.count)")
             }
             for (key, value) in context {
-                guard !key.isEmpty, key.utf8.count <= maxBytes else {
-                    throw RequestError.invalidField("context", "context keys must be 1 to \(maxBytes) bytes")
+                guard !key.isEmpty, fits(key) else {
+                    throw RequestError.invalidField("context", "context keys must be 1 to \(maxLength) characters")
                 }
                 switch value {
                 case .number(let d):
@@ -64,8 +67,8 @@ final class RecommendService: Sendable {
                         throw RequestError.invalidField("context.\(key)", "context.\(key) must be a finite number within ±1e6")
                     }
                 case .string(let s):
-                    guard s.utf8.count <= maxBytes else {
-                        throw RequestError.invalidField("context.\(key)", "context.\(key) must be at most \(maxBytes) bytes")
+                    guard fits(s) else {
+                        throw RequestError.invalidField("context.\(key)", "context.\(key) must be at most \(maxLength) characters")
                     }
                 }
             }
