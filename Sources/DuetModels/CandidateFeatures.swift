@@ -31,6 +31,14 @@ public struct CandidateFeatures: Sendable {
         storage.reserveCapacity(candidates * perCandidate)
     }
 
+    /// Room for exactly `candidates` candidates of `features` features in all (a batch kept a long
+    /// time, such as an impression's, then holds no spare capacity).
+    @inlinable
+    public mutating func reserveCapacity(candidates: Int, totalFeatures features: Int) {
+        bounds.reserveCapacity(candidates)
+        storage.reserveCapacity(features)
+    }
+
     @inlinable
     public mutating func removeAll() {
         storage.removeAll(keepingCapacity: true)

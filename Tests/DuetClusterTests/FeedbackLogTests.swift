@@ -108,6 +108,34 @@ import Testing
         again.close()
     }
 
+    /// Segments of random bytes, and valid logs with random damage: opening never traps, reads only
+    /// intact records, in order, and numbering goes on after the last one. Seeded.
+    @Test func damagedSegmentsNeverTrapAndKeepOnlyIntactRecords() async throws {
+        var seed: UInt64 = 2026
+        func next() -> UInt64 { seed &+= 0x9E37_79B9_7F4A_7C15; var z = seed; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31) }
+        for round in 0..<60 {
+            let dir = try TestSupport.temporaryDirectory().path
+            let log = try FeedbackLog(directory: dir, sync: .no)
+            let n = Int(next() % 20) + 1
+            for i in 0..<n { _ = try await log.append((0..<Int(next() % 40)).map { _ in UInt8(truncatingIfNeeded: next() &+ UInt64(i)) }) }
+            log.close()
+            let file = try #require(log.segmentPaths.last)
+            var bytes = [UInt8](try #require(FileManager.default.contents(atPath: file)))
+            if round % 3 == 0 {
+                bytes = (0..<Int(next() % 400)).map { _ in UInt8(truncatingIfNeeded: next()) }
+            } else {
+                for _ in 0..<Int(next() % 4) + 1 { bytes[Int(next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: next()) }
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            let again = try FeedbackLog(directory: dir, sync: .no)
+            let records = try all(again)
+            #expect(records.map(\.sequence) == Array(1...UInt64(max(1, records.count))).prefix(records.count).map { $0 }, "round \(round)")
+            #expect(records.count == again.recovery.records)
+            #expect(try await again.append([1]) == UInt64(records.count + 1))
+            again.close()
+        }
+    }
+
     @Test func tooLargeARecordIsRefused() async throws {
         let log = try FeedbackLog(directory: try TestSupport.temporaryDirectory().path)
         await #expect(throws: FeedbackLogError.self) { try await log.append(Array(repeating: 0, count: FeedbackLogRecord.maxPayload + 1)) }

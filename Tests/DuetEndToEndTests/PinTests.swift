@@ -52,7 +52,7 @@ import Testing
         }
         #expect(ServerHarness.modelVersion(try await ServerHarness.recommend(s, user: "qa-online")) == pin)
         // The pinned version reaches the disk (within a checkpoint period) and survives a restart.
-        #expect(try await ServerHarness.eventually { FileManager.default.fileExists(atPath: dir.appendingPathComponent("models/online/\(pin).duet").path) })
+        #expect(await ServerHarness.eventually { FileManager.default.fileExists(atPath: dir.appendingPathComponent("models/online/\(pin).duet").path) })
         #expect(s.stop() == 0)
         let again = try await ServerHarness.start(dir, environment: env)
         defer { again.stop() }
@@ -89,7 +89,7 @@ import Testing
         let pin = try #require(try await ServerHarness.admin(s, "GET", "/v1/admin/models/online").1["current"] as? String)
         #expect(try ServerHarness.cli(s, ["experiment", "apply", try ControlPlaneTests.write(Self.pinned("online@\(pin)"))]).status == 0)
         try await Self.feedback(s, 2, user: "someone-else")
-        #expect(try await ServerHarness.eventually { FileManager.default.fileExists(atPath: dir.appendingPathComponent("models/online/\(pin).duet").path) })
+        #expect(await ServerHarness.eventually { FileManager.default.fileExists(atPath: dir.appendingPathComponent("models/online/\(pin).duet").path) })
         #expect(s.stop() == 0)
         try FileManager.default.removeItem(at: dir.appendingPathComponent("models/online/\(pin).duet"))
 

@@ -29,7 +29,7 @@ enum ModelFiles {
                 guard parts.count == 2, let pid = Int32(parts[0]) else { continue }
                 if kill(pid, 0) == 0 || errno != ESRCH { continue }
             }
-            freed += ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) ?? 0
+            freed += (try? fm.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
             try? fm.removeItem(atPath: path)
         }
         return freed

@@ -74,6 +74,13 @@ extension RequestFeatures {
     /// The candidates at `indices`, each one's features after the user's (what an impression keeps).
     func served(_ indices: [Int]) -> CandidateFeatures {
         var out = CandidateFeatures()
+        // Exactly sized: the impression keeps these for its TTL.
+        var total = 0
+        for c in indices {
+            if !whole { total += batch.own.withFeatures(of: c) { $0.count } }
+            total += pairs[c].count
+        }
+        out.reserveCapacity(candidates: indices.count, totalFeatures: total)
         for c in indices {
             if !whole { batch.own.withFeatures(of: c) { out.append(contentsOf: $0) } }
             out.append(contentsOf: pairs[c])
