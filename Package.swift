@@ -111,8 +111,8 @@ let package = Package(
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetIngest", "DuetFeatures", "DuetStore", "DuetAPI", "DuetCluster", "DuetServer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DuetRouting", "DuetModels", "DuetIngest", "DuetEvaluation", "DuetFeatures", "DuetStore", "DuetAPI", "DuetCluster",
+                "DuetServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
