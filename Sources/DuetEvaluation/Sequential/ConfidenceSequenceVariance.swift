@@ -13,9 +13,9 @@ public enum ConfidenceSequenceVariance: Sendable, Equatable {
     /// all equal (no click yet) does not get a zero-width interval. The coverage is then that of the
     /// time-uniform central limit theorem (Waudby-Smith, Arbour, Sinha, Kennedy & Ramdas,
     /// "Time-uniform central limit theory and asymptotic confidence sequences", Annals of Statistics
-    /// 2024): exact in the limit, checked by simulation here (see the tests) for Bernoulli arms
-    /// from 0.5% to 50% and for skewed differences; it can fall short of 1 − α on the first few dozen
-    /// observations of very skewed data, where `.bounded` cannot.
+    /// 2024): exact in the limit, checked by simulation in the tests for Bernoulli arms at 0.5%, 5%
+    /// and 8% (equal and unequal allocation) and for a skewed paired difference; it can fall short
+    /// of 1 − α on the first few dozen observations of very skewed data, where `.bounded` cannot.
     case estimated
 
     /// V_t for the observations summarised by `moments`, all within `range`.

@@ -4,8 +4,8 @@ import Foundation
 /// within at every time at once, with probability at least 1 − α, however often one looks.
 ///
 /// From Howard, Ramdas, McAuliffe & Sekhon, "Time-uniform, nonparametric, nonasymptotic confidence
-/// sequences", Annals of Statistics 49(2), 2021, the normal-mixture boundary (§3, after Robbins
-/// 1970). Let S_t = Σ_{i≤t} (X_i − μ) be sub-Gaussian with variance process V_t, i.e.
+/// sequences", Annals of Statistics 49(2), 2021: the two-sided normal-mixture boundary (Robbins'
+/// normal mixture, Robbins 1970). Let S_t = Σ_{i≤t} (X_i − μ) be sub-Gaussian with variance process V_t, i.e.
 /// exp(λ S_t − λ² V_t / 2) is bounded by a nonnegative supermartingale for every λ (i.i.d. X_i in
 /// [a, b] are, with V_t = t (b − a)²/4, by Hoeffding's lemma). Mixing λ over N(0, 1/ρ) gives the
 /// supermartingale
