@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "DuetFeatures", targets: ["DuetFeatures"]),
         .library(name: "DuetIngest", targets: ["DuetIngest"]),
         .library(name: "DuetAPI", targets: ["DuetAPI"]),
+        .library(name: "DuetEvaluation", targets: ["DuetEvaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,6 +58,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "DuetEvaluation", swiftSettings: swiftSettings),
         .target(
             name: "DuetIngest",
             dependencies: ["DuetModels", "DuetJSON"],
@@ -109,8 +111,8 @@ let package = Package(
         .executableTarget(
             name: "duet",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetIngest", "DuetFeatures", "DuetStore", "DuetAPI", "DuetCluster", "DuetServer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DuetRouting", "DuetModels", "DuetIngest", "DuetEvaluation", "DuetFeatures", "DuetStore", "DuetAPI", "DuetCluster",
+                "DuetServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
@@ -126,6 +128,7 @@ let package = Package(
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetModelsTests", dependencies: ["DuetModels", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetJSONTests", dependencies: ["DuetJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetEvaluationTests", dependencies: ["DuetEvaluation"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetIngestTests", dependencies: ["DuetIngest", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetAPITests", dependencies: ["DuetAPI"], swiftSettings: swiftSettings),
         .testTarget(

@@ -60,6 +60,14 @@ struct FeatureRowBuilder {
         roles.removeAll(keepingCapacity: true)
     }
 
+    /// Drops every feature after the first `count` (the interactions too): the row's shared part
+    /// stays, for the next item.
+    @inline(__always)
+    mutating func truncate(to count: Int) {
+        features.removeSubrange(count...)
+        roles.removeSubrange(count...)
+    }
+
     /// `field=value`, given the 32-bit hashes of `field` and of `field=value`.
     @inline(__always)
     mutating func appendCategorical(field: UInt32, hash h: UInt32, role: Int32) {

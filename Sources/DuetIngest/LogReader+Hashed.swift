@@ -17,6 +17,15 @@ extension LogReader {
         }
     }
 
+    /// Calls `body` for every row of the OBD log at `path`, in file order, with what off-policy
+    /// evaluation needs: the logged item, its `propensity_score`, and the features of every catalog
+    /// item at the row's position for the row's user, hashed by `hasher` as `readHashed` hashes the
+    /// logged one. Errors (a missing `propensity_score` column, a logged item outside the catalog, a
+    /// malformed row) are `LogError`s naming the file and line.
+    public static func readOBDRounds(_ path: String, items: String? = nil, hasher: FeatureHasher, _ body: (OBDRound) throws -> Void) throws {
+        try OBDLogReader.readRounds(path, items: items ?? defaultItemsPath(for: path), hasher: hasher, body)
+    }
+
     /// `item_context.csv` next to the log.
     static func defaultItemsPath(for path: String) -> String {
         URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("item_context.csv").path

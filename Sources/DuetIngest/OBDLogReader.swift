@@ -20,6 +20,8 @@ struct OBDLogReader {
     let path: String
     let header: [String]
     let itemColumn: Int, clickColumn: Int, positionColumn: Int
+    /// `propensity_score`, when the log has it; `headerLine` for errors about the header.
+    let propensityColumn: Int?, headerLine: Int
     /// User fields: column, hash state after `name=`, hash of the name, interaction role.
     let userColumns: [(column: Int, prefix: Murmur3Stream, field: UInt32, role: Int32)]
     let positionPrefix: Murmur3Stream, positionField: UInt32, positionRole: Int32
@@ -38,6 +40,21 @@ struct OBDLogReader {
 
     /// Reads `path` (an OBD log) with `item_context.csv` at `itemsPath`; calls `body(features, label, weight)` per row.
     static func read(_ path: String, items itemsPath: String, hasher: FeatureHasher, _ body: ([Feature], Double, Double) throws -> Void) throws {
+        let (reader, lines, start) = try open(path, items: itemsPath, hasher: hasher)
+        var builder = start
+        try reader.readRows(lines, &builder, body)
+    }
+
+    /// Reads `path` for off-policy evaluation: calls `body` per row with the row's round (every
+    /// catalog item's features at the row's position, the logged one among them).
+    static func readRounds(_ path: String, items itemsPath: String, hasher: FeatureHasher, _ body: (OBDRound) throws -> Void) throws {
+        let (reader, lines, start) = try open(path, items: itemsPath, hasher: hasher)
+        var builder = start
+        try reader.readRounds(lines, &builder, body)
+    }
+
+    /// The reader of `path`'s header, its line reader past the header, and a row builder.
+    static func open(_ path: String, items itemsPath: String, hasher: FeatureHasher) throws -> (OBDLogReader, LineReader, FeatureRowBuilder) {
         let itemFields = try LogReader.readItems(itemsPath)
         let lines = try LineReader(path: path)
         var header: [String]?
@@ -48,9 +65,9 @@ struct OBDLogReader {
             }
         }
         guard let header else { throw LogError("\(path): empty file") }
-        var builder = FeatureRowBuilder(hasher: hasher)
+        let builder = FeatureRowBuilder(hasher: hasher)
         let reader = try OBDLogReader(path: path, header: header, headerLine: lines.lineNumber, itemFields: itemFields, hasher: hasher, builder: builder)
-        try reader.readRows(lines, &builder, body)
+        return (reader, lines, builder)
     }
 
     init(path: String, header: [String], headerLine: Int, itemFields: [String: [String: FeatureValue]], hasher: FeatureHasher, builder: FeatureRowBuilder) throws {
@@ -62,6 +79,8 @@ struct OBDLogReader {
         itemColumn = itemCol
         clickColumn = clickCol
         positionColumn = posCol
+        propensityColumn = header.firstIndex(of: "propensity_score")
+        self.headerLine = headerLine
         // Like the naming layer's user dictionary: one feature per distinct name, the last column wins.
         var user: [(column: Int, prefix: Murmur3Stream, field: UInt32, role: Int32)] = []
         for c in header.indices where header[c].hasPrefix("user_feature_") {
@@ -125,7 +144,18 @@ struct OBDLogReader {
         return n
     }
 
-    func readRows(_ lines: LineReader, _ builder: inout FeatureRowBuilder, _ body: ([Feature], Double, Double) throws -> Void) throws {
+    /// One split line: the bytes of each field.
+    struct Row {
+        let base: UnsafeRawPointer
+        let starts: UnsafeMutablePointer<Int>
+        @inline(__always) func field(_ c: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: base + starts[c], count: starts[c + 1] - 1 - starts[c])
+        }
+    }
+
+    /// Calls `body` with every non-empty line, split into its columns (an error when a line has
+    /// another number of columns than the header).
+    func forEachRow(_ lines: LineReader, _ body: (Row) throws -> Void) throws {
         let columns = header.count
         // starts[c] = offset of column c; starts[columns] = line length + 1.
         let starts = UnsafeMutablePointer<Int>.allocate(capacity: columns + 1)
@@ -136,56 +166,106 @@ struct OBDLogReader {
             let found = Self.splitCommas(base, line.count, starts, capacity: columns)
             guard found == columns else { throw LogError("\(path):\(lines.lineNumber): expected \(columns) columns, got \(found)") }
             starts[columns] = line.count + 1
-            @inline(__always) func field(_ c: Int) -> UnsafeRawBufferPointer {
-                UnsafeRawBufferPointer(start: base + starts[c], count: starts[c + 1] - 1 - starts[c])
-            }
-            let clickBytes = field(clickColumn)
-            let click: Double
-            if clickBytes.count == 1, clickBytes[0] &- 48 < 2 {
-                click = Double(clickBytes[0] &- 48)
-            } else if let c = ByteNumber.double(clickBytes) {
-                click = c
-            } else {
-                throw LogError("\(path):\(lines.lineNumber): click '\(String(decoding: clickBytes, as: UTF8.self))' is not a number")
-            }
+            try body(Row(base: UnsafeRawPointer(base), starts: starts))
+        }
+    }
+
+    func readRows(_ lines: LineReader, _ builder: inout FeatureRowBuilder, _ body: ([Feature], Double, Double) throws -> Void) throws {
+        try forEachRow(lines) { row in
+            let click = try self.click(row, line: lines.lineNumber)
             builder.removeAll()
-            for u in userColumns {
-                let value = field(u.column)
-                if value.isEmpty { continue }
-                var m = u.prefix
-                m.add(value)
-                builder.appendCategorical(field: u.field, hash: m.finish(), role: u.role)
-            }
-            var m = positionPrefix
-            m.add(field(positionColumn))
-            builder.appendCategorical(field: positionField, hash: m.finish(), role: positionRole)
-            let idBytes = field(itemColumn)
-            let itemIndex: Int32
-            if let n = Self.smallID(idBytes), n < itemBySmallID.count, itemBySmallID[n] >= 0 {
-                itemIndex = itemBySmallID[n]
-            } else {
-                itemIndex = itemByID[String(decoding: idBytes, as: UTF8.self)] ?? -1
-            }
-            let affinityColumn: Int
-            if itemIndex >= 0 {
-                let span = itemSpans[Int(itemIndex)]
-                for i in span.start..<span.end { builder.append(itemFeatures[i], role: itemRoles[i]) }
-                affinityColumn = span.affinityColumn
-            } else {
-                // An item neither the table nor the affinity columns know: item_id alone.
-                let item = Self.item(String(decoding: idBytes, as: UTF8.self), fields: nil, affinity: [:], hasher: itemHasher, builder: builder)
-                builder.append(item.features[0], role: item.roles[0])
-                affinityColumn = -1
-            }
-            if affinityColumn >= 0 {
-                let text = field(affinityColumn)
-                guard let a = ByteNumber.double(text) else {
-                    throw LogError("\(path):\(lines.lineNumber): \(header[affinityColumn]) '\(String(decoding: text, as: UTF8.self))' is not a number")
-                }
-                builder.appendNumeric(field: affinityField, value: a, role: affinityRole)
-            }
+            appendContext(row, &builder)
+            let idBytes = row.field(itemColumn)
+            try appendItem(itemIndex(idBytes), idBytes: idBytes, row, line: lines.lineNumber, &builder)
             builder.addInteractions()
             try body(builder.features, click, 1)
+        }
+    }
+
+    func readRounds(_ lines: LineReader, _ builder: inout FeatureRowBuilder, _ body: (OBDRound) throws -> Void) throws {
+        guard let propensityColumn else {
+            throw LogError("\(path):\(headerLine): no propensity_score column (the logging policy's propensities)")
+        }
+        var candidates = [[Feature]](repeating: [], count: itemSpans.count)
+        try forEachRow(lines) { row in
+            let line = lines.lineNumber
+            let click = try self.click(row, line: line)
+            let propensityBytes = row.field(propensityColumn)
+            guard let propensity = ByteNumber.double(propensityBytes) else {
+                throw LogError("\(path):\(line): propensity_score '\(String(decoding: propensityBytes, as: UTF8.self))' is not a number")
+            }
+            let idBytes = row.field(itemColumn)
+            let logged = itemIndex(idBytes)
+            guard logged >= 0 else {
+                throw LogError("\(path):\(line): item_id '\(String(decoding: idBytes, as: UTF8.self))' is not in the catalog (item_context.csv)")
+            }
+            builder.removeAll()
+            appendContext(row, &builder)
+            let context = builder.features.count
+            for i in candidates.indices {
+                builder.truncate(to: context)
+                try appendItem(Int32(i), idBytes: idBytes, row, line: line, &builder)
+                builder.addInteractions()
+                candidates[i] = builder.features
+            }
+            try body(OBDRound(
+                line: line, click: click, position: String(decoding: row.field(positionColumn), as: UTF8.self), propensity: propensity,
+                loggedItem: Int(logged), candidates: candidates))
+        }
+    }
+
+    /// The `click` column's value.
+    @inline(__always)
+    func click(_ row: Row, line: Int) throws -> Double {
+        let clickBytes = row.field(clickColumn)
+        if clickBytes.count == 1, clickBytes[0] &- 48 < 2 { return Double(clickBytes[0] &- 48) }
+        if let c = ByteNumber.double(clickBytes) { return c }
+        throw LogError("\(path):\(line): click '\(String(decoding: clickBytes, as: UTF8.self))' is not a number")
+    }
+
+    /// The user's features and `position`: what every item of the row shares.
+    @inline(__always)
+    func appendContext(_ row: Row, _ builder: inout FeatureRowBuilder) {
+        for u in userColumns {
+            let value = row.field(u.column)
+            if value.isEmpty { continue }
+            var m = u.prefix
+            m.add(value)
+            builder.appendCategorical(field: u.field, hash: m.finish(), role: u.role)
+        }
+        var m = positionPrefix
+        m.add(row.field(positionColumn))
+        builder.appendCategorical(field: positionField, hash: m.finish(), role: positionRole)
+    }
+
+    /// The item's index among the known items, or -1.
+    @inline(__always)
+    func itemIndex(_ idBytes: UnsafeRawBufferPointer) -> Int32 {
+        if let n = Self.smallID(idBytes), n < itemBySmallID.count, itemBySmallID[n] >= 0 { return itemBySmallID[n] }
+        return itemByID[String(decoding: idBytes, as: UTF8.self)] ?? -1
+    }
+
+    /// The item's features and the row's affinity to it; an unknown item (-1) is `item_id` alone,
+    /// named by `idBytes`.
+    @inline(__always)
+    func appendItem(_ itemIndex: Int32, idBytes: UnsafeRawBufferPointer, _ row: Row, line: Int, _ builder: inout FeatureRowBuilder) throws {
+        let affinityColumn: Int
+        if itemIndex >= 0 {
+            let span = itemSpans[Int(itemIndex)]
+            for i in span.start..<span.end { builder.append(itemFeatures[i], role: itemRoles[i]) }
+            affinityColumn = span.affinityColumn
+        } else {
+            // An item neither the table nor the affinity columns know: item_id alone.
+            let item = Self.item(String(decoding: idBytes, as: UTF8.self), fields: nil, affinity: [:], hasher: itemHasher, builder: builder)
+            builder.append(item.features[0], role: item.roles[0])
+            affinityColumn = -1
+        }
+        if affinityColumn >= 0 {
+            let text = row.field(affinityColumn)
+            guard let a = ByteNumber.double(text) else {
+                throw LogError("\(path):\(line): \(header[affinityColumn]) '\(String(decoding: text, as: UTF8.self))' is not a number")
+            }
+            builder.appendNumeric(field: affinityField, value: a, role: affinityRole)
         }
     }
 
