@@ -97,6 +97,9 @@ import Testing
         defer { again.stop() }
         #expect(try await again.get("/readyz").0 == 503)
         #expect(again.log.contains("pinned model version missing") && again.log.contains("experiment homepage arm online: online@\(pin)"), "\(again.log)")
+        // The status page flags the arm.
+        let page = String(decoding: try await again.get("/").1, as: UTF8.self)
+        #expect(page.contains("arm online is failing: online@\(pin) is not a version the online slot keeps"), "\(page)")
         // Applying a config without the pin makes it ready again.
         #expect(try ServerHarness.cli(again, ["experiment", "apply", "experiments/homepage.yaml"]).status == 0)
         #expect(try await again.get("/readyz").0 == 200)

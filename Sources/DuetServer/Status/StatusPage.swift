@@ -14,6 +14,8 @@ public struct StatusPage: Sendable {
         public var feedback: Int
         /// CTR per time bucket (oldest first); nil where the bucket had no feedback.
         public var ctrSeries: [Double?]
+        /// Why the arm cannot be served (a pinned version that is not there), or nil.
+        public var failing: String? = nil
     }
 
     public struct Experiment: Sendable {
@@ -75,11 +77,13 @@ public struct StatusPage: Sendable {
             for (i, a) in e.arms.enumerated() {
                 let ctr = a.feedback > 0 ? Double(a.clicks) / Double(a.feedback) : 0
                 let swatch = "<span style=\"color:\(Self.palette[i % Self.palette.count])\">■</span>"
-                h += "<tr><td>\(swatch) \(esc(a.name))</td><td>\(esc(a.model))</td>"
+                let model = a.failing.map { "<span class=warn title=\"\(esc($0))\">\(esc(a.model)) ⚠ failing</span>" } ?? esc(a.model)
+                h += "<tr><td>\(swatch) \(esc(a.name))</td><td>\(model)</td>"
                 h += "<td class=num>\(pct(a.configuredShare))</td><td class=num>\(pct(Double(a.assigned) / Double(totalAssigned)))</td>"
                 h += "<td class=num>\(a.requests)</td><td class=num>\(a.feedback)</td><td class=num>\(a.clicks)</td><td class=num>\(pct(ctr, 2))</td></tr>"
             }
             h += "</table>"
+            for a in e.arms { if let why = a.failing { h += "<div class=warn>arm \(esc(a.name)) is failing: \(esc(why)) (/readyz answers 503)</div>" } }
             h += chart(e)
             h += "</div>"
         }

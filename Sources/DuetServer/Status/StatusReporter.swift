@@ -16,6 +16,7 @@ struct StatusReporter: Sendable {
     /// The page; the audit rows only for an admin (`withAudit`).
     func page(withAudit: Bool) async throws -> StatusPage {
         let s = experiments.snapshot
+        let pinProblems = models.pinProblems
         let experimentsShown = s.table.experiments.map { config -> StatusPage.Experiment in
             let stats = s.stats[config.key]
             let arms = stats?.arms ?? []
@@ -25,9 +26,11 @@ struct StatusReporter: Sendable {
                 srmPValue: s.srmPValue(config),
                 arms: config.arms.enumerated().map { i, arm in
                     let a = i < arms.count ? arms[i] : ExperimentStats.Arm()
+                    let prefix = "experiment \(config.key) arm \(arm.name): "
                     return StatusPage.Arm(
                         name: arm.name, model: arm.model.description, configuredShare: arm.weight, assigned: a.assigned,
-                        requests: a.requests, clicks: a.clicks, feedback: a.feedback, ctrSeries: i < series.count ? series[i] : [])
+                        requests: a.requests, clicks: a.clicks, feedback: a.feedback, ctrSeries: i < series.count ? series[i] : [],
+                        failing: pinProblems.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
                 })
         }
         let audit = withAudit ? try await database.auditEntries(limit: 15).map(AuditRecord.init) : nil
