@@ -128,15 +128,15 @@ let package = Package(
         .testTarget(name: "DuetRoutingTests", dependencies: ["DuetRouting", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetModelsTests", dependencies: ["DuetModels", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetJSONTests", dependencies: ["DuetJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "DuetEvaluationTests", dependencies: ["DuetEvaluation"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetEvaluationTests", dependencies: ["DuetEvaluation", "DuetModels"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetIngestTests", dependencies: ["DuetIngest", "DuetTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "DuetAPITests", dependencies: ["DuetAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetAPITests", dependencies: ["DuetAPI", "DuetModels"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DuetFeaturesTests",
             dependencies: ["DuetFeatures", "DuetRedis", "DuetTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "DuetClusterTests", dependencies: ["DuetCluster", "DuetTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DuetClusterTests", dependencies: ["DuetCluster", "DuetModels", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DuetStoreTests", dependencies: ["DuetStore", "DuetTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DuetServerTests",

@@ -1,4 +1,5 @@
 import DuetAPI
+import DuetModels
 import Foundation
 import Testing
 
@@ -6,17 +7,6 @@ import Testing
 /// with bytes flipped, inserted, deleted or truncated must read or be refused with a `RequestError`,
 /// never trap, and what reads must hold only what the reader promises (no NaN, no wrong types).
 @Suite struct RequestReaderFuzzTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seeds: [String] = [
         #"{"experiment": "homepage", "user": "u\u00e9", "candidates": ["1", "2", "x\"y"], "k": 2, "context": {"position": "1", "age": -0.25, "new": true}}"#,
         #"{"request_id": "abc", "item": "7", "label": 0.5}"#,
@@ -24,7 +14,7 @@ import Testing
     ]
     static let alphabet = Array(#"{}[]":,\ 0123456789.eE+-tfnulrsa"#.utf8) + [0x00, 0x7F, 0xC3, 0xA9, 0xF0, 0x9F, 0xFF, 0x0A]
 
-    static func mutate(_ bytes: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+    static func mutate(_ bytes: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var b = bytes
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             switch Int.random(in: 0..<5, using: &rng) {
@@ -42,7 +32,7 @@ import Testing
     }
 
     @Test func mutatedBodiesReadOrAreRefusedNeverTrap() {
-        var rng = SplitMix(state: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var read = 0, refused = 0
         for i in 0..<6_000 {
             let body = Self.mutate(Array(Self.seeds[i % Self.seeds.count].utf8), &rng)

@@ -1,4 +1,5 @@
 import DuetCluster
+import DuetModels
 import DuetTestSupport
 import Foundation
 import Testing
@@ -111,8 +112,8 @@ import Testing
     /// Segments of random bytes, and valid logs with random damage: opening never traps, reads only
     /// intact records, in order, and numbering goes on after the last one. Seeded.
     @Test func damagedSegmentsNeverTrapAndKeepOnlyIntactRecords() async throws {
-        var seed: UInt64 = 2026
-        func next() -> UInt64 { seed &+= 0x9E37_79B9_7F4A_7C15; var z = seed; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31) }
+        var rng = SplitMix64(seed: 2026)
+        func next() -> UInt64 { rng.next() }
         for round in 0..<60 {
             let dir = try TestSupport.temporaryDirectory().path
             let log = try FeedbackLog(directory: dir, sync: .no)

@@ -1,20 +1,9 @@
 import DuetEvaluation
+import DuetModels
 import Foundation
 
-/// SplitMix64: a seedable generator, so every simulated stream is the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
-}
+/// The tests' seeded generator: every simulated stream is the same on every run.
+typealias SeededGenerator = SplitMix64
 
 /// The χ² statistic of `observed` counts against `probabilities` (cells of probability 0 must be
 /// empty and are left out), with its degrees of freedom.

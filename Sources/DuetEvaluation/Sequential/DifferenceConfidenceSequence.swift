@@ -41,9 +41,8 @@ public struct DifferenceConfidenceSequence: Sendable, Equatable {
         range: ClosedRange<Double>, variance: ConfidenceSequenceVariance = .estimated, alpha: Double = 0.05, plannedCount: Int,
         plannedVariance: Double? = nil
     ) {
-        let worst = (range.upperBound - range.lowerBound) * (range.upperBound - range.lowerBound) / 4
-        let sigma2 = variance == .bounded ? worst : (plannedVariance ?? worst)
-        self.init(range: range, variance: variance, boundary: NormalMixtureBoundary(alpha: alpha, optimalAt: Double(max(1, plannedCount)) * sigma2))
+        self.init(range: range, variance: variance, boundary: NormalMixtureBoundary(
+            alpha: alpha, plannedCount: plannedCount, range: range, variance: variance, plannedVariance: plannedVariance))
     }
 
     /// Adds one observation of `arm` (NaN is a programming error).

@@ -47,6 +47,14 @@ public struct NormalMixtureBoundary: Sendable, Equatable {
     /// ρ = v / (2 log(1/α) + log(1 + 2 log(1/α))): the two-sided radius's minimiser at V_t = v
     /// (Howard et al.'s closed-form approximation, `confseq`'s `best_rho`; the exact minimiser
     /// solves x − log(1 + x) = 2 log(1/α) for x = v/ρ, and this is one fixed-point step of it).
+    /// The boundary tightest after `plannedCount` observations of values in `range` with variance
+    /// `plannedVariance` (default, and always with `.bounded`: the range's worst case, (b − a)²/4).
+    public init(alpha: Double = 0.05, plannedCount: Int, range: ClosedRange<Double>, variance: ConfidenceSequenceVariance, plannedVariance: Double? = nil) {
+        let worst = (range.upperBound - range.lowerBound) * (range.upperBound - range.lowerBound) / 4
+        let sigma2 = variance == .bounded ? worst : (plannedVariance ?? worst)
+        self.init(alpha: alpha, optimalAt: Double(max(1, plannedCount)) * sigma2)
+    }
+
     public static func rho(optimalAt v: Double, alpha: Double = 0.05) -> Double {
         precondition(v > 0 && v.isFinite, "the intrinsic time must be positive")
         let l = log(1 / alpha)
