@@ -116,10 +116,11 @@ public final class ExperimentControl: Service, Sendable {
         }
     }
 
-    /// Saves the counts every 5 s until graceful shutdown, then once more.
+    /// Saves the counts every second until graceful shutdown, then once more (one small SQLite
+    /// transaction a second; a crash loses at most the last second of counts).
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while (try? await Task.sleep(for: .seconds(5))) != nil {
+            while (try? await Task.sleep(for: .seconds(1))) != nil {
                 await self.saveStats()
             }
         }
