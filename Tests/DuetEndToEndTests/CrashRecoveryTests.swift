@@ -5,14 +5,16 @@ import Testing
 
 /// The real binary, killed with SIGKILL under steady feedback and restarted on the same data directory.
 @Suite(.serialized) struct CrashRecoveryTests {
-    /// Sends recommend + feedback pairs from `workers` tasks until cancelled; counts acknowledged feedback.
+    /// Sends recommend + feedback pairs from `workers` tasks until `acked.stop` is set; counts
+    /// acknowledged feedback. (Stopped by a flag, not by cancelling: cancelling a task while
+    /// Foundation's URLSession completes its request deadlocks on Linux.)
     static func feedbackLoad(_ s: DuetServerProcess, acked: Counter, workers: Int = 6) -> Task<Void, Never> {
         Task.detached {
             await withTaskGroup(of: Void.self) { group in
                 for w in 0..<workers {
                     group.addTask {
                         var n = 0
-                        while !Task.isCancelled {
+                        while !acked.stop.load(ordering: .relaxed) {
                             n += 1
                             guard let (status, rec) = try? await s.post("/v1/recommend", [
                                 "experiment": "homepage", "user": "qa-online", "candidates": ["1", "2", "3"], "k": 3,
@@ -60,8 +62,9 @@ import Testing
             let served = ServerHarness.modelVersion(try await ServerHarness.recommend(s, user: "qa-online"))
             versionsSeen.append(Int(served) ?? 0)
             kill(s.process.processIdentifier, SIGKILL)
-            load.cancel()
+            acked.stop.store(true, ordering: .relaxed)
             await load.value
+            acked.stop.store(false, ordering: .relaxed)
             s.process.waitUntilExit()
             #expect(acked.value.load(ordering: .relaxed) > before, "round \(round): no feedback was acknowledged")
         }
@@ -147,4 +150,5 @@ import Testing
 /// A count shared by the load's tasks.
 final class Counter: Sendable {
     let value = Atomic<Int>(0)
+    let stop = Atomic<Bool>(false)
 }
