@@ -4,6 +4,7 @@ import DuetStore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The live experiments: an immutable route table behind one atomic reference (what requests read),
 /// and the writer that validates, stores and swaps new revisions (what admins call). As a `Service`
@@ -28,6 +29,8 @@ public final class ExperimentControl: Service, Sendable {
 
     private let current: ManagedAtomic<Snapshot>
     private let writer = AsyncLock()
+    /// The counts last saved, by experiment: an idle server writes nothing.
+    private let savedStats = Mutex<[String: (revision: Int, arms: [ExperimentStats.Arm])]>([:])
     let database: DuetDatabase
     let metrics: DuetMetrics
     let logger: Logger
@@ -102,16 +105,28 @@ public final class ExperimentControl: Service, Sendable {
         }
     }
 
-    /// Saves the live revisions' per-arm counts (a crash loses at most the last interval's).
+    /// Saves the live revisions' per-arm counts that changed since the last save (a crash loses at
+    /// most the last interval's).
     func saveStats() async {
         let s = snapshot
         let now = Date().timeIntervalSince1970
         let encoder = JSONEncoder()
-        let records = s.stats.compactMap { key, stats -> ExperimentStatsRecord? in
-            guard let json = try? encoder.encode(stats.arms) else { return nil }
-            return ExperimentStatsRecord(key: key, revision: stats.revision, arms: String(decoding: json, as: UTF8.self), savedAt: now)
+        let changed = savedStats.withLock { saved in
+            s.stats.compactMap { key, stats -> (key: String, revision: Int, arms: [ExperimentStats.Arm])? in
+                let arms = stats.arms
+                if let last = saved[key], last.revision == stats.revision, last.arms == arms { return nil }
+                return (key, stats.revision, arms)
+            }
         }
-        do { try await database.saveStats(records) } catch {
+        guard !changed.isEmpty else { return }
+        let records = changed.compactMap { c -> ExperimentStatsRecord? in
+            guard let json = try? encoder.encode(c.arms) else { return nil }
+            return ExperimentStatsRecord(key: c.key, revision: c.revision, arms: String(decoding: json, as: UTF8.self), savedAt: now)
+        }
+        do {
+            try await database.saveStats(records)
+            savedStats.withLock { saved in for c in changed { saved[c.key] = (c.revision, c.arms) } }
+        } catch {
             logger.error("experiment counts not saved", metadata: ["error": "\(error)"])
         }
     }
@@ -166,7 +181,7 @@ public final class ExperimentControl: Service, Sendable {
             if let models = self.models {
                 for p in parsed {
                     for (i, arm) in p.config.arms.enumerated() {
-                        if let why = models.problem(with: arm.model) {
+                        if let why = models.makeServable(arm.model) {
                             problems.append(ValidationProblem(file: p.file, field: "arms[\(i)].model", message: why))
                         }
                     }

@@ -219,9 +219,7 @@ final class LearnerService: Service, Sendable {
         let path = directory + "/\(v.id).duet"
         do {
             if !FileManager.default.fileExists(atPath: path) { try ModelFile.write(v, to: path) }
-            let tmp = directory + "/.CURRENT.tmp"
-            try Data((v.id + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, directory + "/CURRENT") == 0 else { throw StoreError(message: "rename CURRENT failed") }
+            try ModelFiles.writeText(v.id + "\n", to: directory + "/CURRENT")
             lastCheckpointed.withLock { $0 = v.id }
             checkpointOffsets.withLock { $0[path] = v.feedbackOffset }
             try await database.register([registry.record(v, slot: .online, source: "checkpoint", path: path)])

@@ -70,10 +70,10 @@ public final class ModelRegistry: Sendable {
         holdPins(of: pinnedExperiments.withLock { $0 })
     }
 
-    /// Why `reference` cannot be served now, or nil. A pinned version the slot no longer holds in
-    /// memory is read back from its file (`models/<slot>/<id>.duet`) when there is one; otherwise
-    /// the version is not there and that is the problem.
-    func problem(with reference: ModelReference) -> String? {
+    /// Makes the version `reference` pins servable if it can be: one the slot no longer holds in
+    /// memory is read back from its file (`models/<slot>/<id>.duet`). Nil when it is servable,
+    /// else why not.
+    func makeServable(_ reference: ModelReference) -> String? {
         guard let id = reference.version else { return nil }
         let s = slot(reference.slot)
         guard s.version(id) == nil else { return nil }
@@ -104,7 +104,7 @@ public final class ModelRegistry: Sendable {
         }
         for e in experiments where e.status == .running {
             for arm in e.arms {
-                if let p = problem(with: arm.model) { problems.append("experiment \(e.key) arm \(arm.name): \(p)") }
+                if let p = makeServable(arm.model) { problems.append("experiment \(e.key) arm \(arm.name): \(p)") }
             }
         }
         pinnedExperiments.withLock { $0 = experiments }
@@ -177,7 +177,7 @@ public final class ModelRegistry: Sendable {
     private func rememberStaticChoice(_ id: String) {
         guard let path = staticChoicePath else { return }
         do {
-            try Data((id + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try ModelFiles.writeText(id + "\n", to: path)
         } catch {
             logger.error("the static choice was not saved: a restart serves the newest static file", metadata: ["id": "\(id)", "error": "\(error)"])
         }

@@ -37,7 +37,7 @@ final class VersionIDReservation: Sendable {
     /// it instead of after the block.
     func settle(at id: Int) throws {
         try reserved.withLock { r in
-            try Self.store(id, to: path)
+            try ModelFiles.writeText("\(id)\n", to: path)
             r = id
         }
     }
@@ -48,18 +48,8 @@ final class VersionIDReservation: Sendable {
         try reserved.withLock { r in
             guard id + block / 2 > r else { return }
             let next = max(r, id) + block
-            try Self.store(next, to: path)
+            try ModelFiles.writeText("\(next)\n", to: path)
             r = next
         }
-    }
-
-    private static func store(_ value: Int, to path: String) throws {
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ReservationError(message: "cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        let bytes = Array("\(value)\n".utf8)
-        let ok = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else { throw ReservationError(message: "cannot write \(path): \(String(cString: strerror(errno)))") }
     }
 }
