@@ -5,7 +5,7 @@ import Testing
 /// Requests an attacker or a broken client sends, against the real binary on loopback.
 @Suite(.serialized) struct HostileRequestTests {
     /// Sends raw bytes on a fresh connection and reads until the server closes it (or `timeout`).
-    static func raw(port: Int, _ text: String, timeout: Double = 5) throws -> (reply: String, closed: Bool, seconds: Double) {
+    static func raw(port: Int, _ text: String, timeout: Double = 5) throws -> (reply: String, closed: Bool, reset: Bool, seconds: Double) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0)
         defer { close(fd) }
@@ -18,16 +18,21 @@ import Testing
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
         let start = Date()
-        var reply: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096), closed = false
+        var reply: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096), closed = false, reset = false
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { closed = true; break }
-            if n < 0 { break }  // timed out with the connection still open
+            if n < 0 { reset = errno == ECONNRESET; break }  // reset, or timed out with the connection still open
             reply += buffer[0..<n]
         }
-        return (String(decoding: reply, as: UTF8.self), closed, Date().timeIntervalSince(start))
+        return (String(decoding: reply, as: UTF8.self), closed, reset, Date().timeIntervalSince(start))
     }
 
     @Test func anOversizedContentLengthIsRefusedBeforeItsBodyAndTheConnectionCloses() async throws {
@@ -40,6 +45,21 @@ import Testing
         #expect(r.closed, "the connection stayed open after the 413")
         #expect(r.seconds < 4)
         // The server still serves.
+        #expect(try await s.get("/healthz").0 == 200)
+    }
+
+    /// A client that sends its whole oversized body gets the 413, then the end of the stream, never a
+    /// reset: the server reads and drops the rest (a close with unread bytes makes the kernel reset the
+    /// connection, and the reset can overtake the answer: CI saw URLSession fail that way).
+    @Test func aClientThatSendsAWholeOversizedBodyReadsThe413() async throws {
+        let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
+        defer { s.stop() }
+        let body = String(repeating: " ", count: 3 << 20) + "{}"
+        for _ in 0..<3 {
+            let r = try Self.raw(port: s.port, "POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+            #expect(r.reply.hasPrefix("HTTP/1.1 413"), "\(r.reply)")
+            #expect(r.closed && !r.reset, "closed \(r.closed), reset \(r.reset)")
+        }
         #expect(try await s.get("/healthz").0 == 200)
     }
 

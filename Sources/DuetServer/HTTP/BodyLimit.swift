@@ -3,27 +3,21 @@ import Hummingbird
 import NIOCore
 
 /// Reads request bodies whole, up to the configured limit (413 `body_too_large` beyond it). A
-/// `Content-Length` over the limit is refused before any of the body is read; either way the
-/// connection stops reading (its input is shut), so the 413 is the last answer on it and the rest of
-/// the body is never read.
+/// `Content-Length` over the limit is refused before any of the body is read; either way the 413 is
+/// the last answer on the connection, and the rest of the body is dropped as it arrives
+/// (`ConnectionGovernor`'s lingering close) rather than parsed.
 struct BodyLimit: Sendable {
     let maxBytes: Int
 
     func buffer(_ request: Request, context: DuetRequestContext) async throws -> ByteBuffer {
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBytes {
-            throw refuse(context)
+            throw tooLarge
         }
         do {
             return try await request.body.collect(upTo: maxBytes)
         } catch is NIOTooManyBytesError {
-            throw refuse(context)
+            throw tooLarge
         }
-    }
-
-    /// Stops reading the connection (Hummingbird would otherwise drain the refused body before closing).
-    func refuse(_ context: DuetRequestContext) -> APIError {
-        context.channel.close(mode: .input, promise: nil)
-        return tooLarge
     }
 
     var tooLarge: APIError {

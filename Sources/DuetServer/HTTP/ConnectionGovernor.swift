@@ -14,6 +14,12 @@ import Synchronization
 ///   reuses idle keep-alive connections when it runs out. A connection with a request in progress is
 ///   never closed for room.
 ///
+/// - after a 413 the connection closes the way nginx's lingering close does: the answer is sent and
+///   the output shut (the client sees the 413 and the end of the stream), then whatever the client
+///   still sends is read and thrown away until it closes its side or `lingerTime` passes. Closing at
+///   once with unread bytes in the socket would make the kernel answer with a reset, which can reach
+///   the client before the 413 does.
+///
 /// One `Handler` per connection, added by Hummingbird after HTTP decoding; the bookkeeping is one
 /// small lock per open/close and per request.
 final class ConnectionGovernor: Sendable {
@@ -26,6 +32,8 @@ final class ConnectionGovernor: Sendable {
 
     let maxConnections: Int
     let headerTimeout: TimeAmount
+    /// How long a refused connection goes on reading (and dropping) what its client still sends.
+    static let lingerTime = TimeAmount.seconds(2)
     private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
     private let closedForRoom = Mutex(0)
 
@@ -91,6 +99,9 @@ final class ConnectionGovernor: Sendable {
 
         let governor: ConnectionGovernor
         private var timeout: Scheduled<Void>?
+        /// Set when a 413 is being answered: everything read from then on is dropped.
+        private var lingering = false
+        private var lingerTimeout: Scheduled<Void>?
 
         init(governor: ConnectionGovernor) { self.governor = governor }
 
@@ -104,16 +115,19 @@ final class ConnectionGovernor: Sendable {
 
         func handlerRemoved(context: ChannelHandlerContext) {
             timeout?.cancel()
+            lingerTimeout?.cancel()
             governor.closed(context.channel)
         }
 
         func channelInactive(context: ChannelHandlerContext) {
             timeout?.cancel()
+            lingerTimeout?.cancel()
             governor.closed(context.channel)
             context.fireChannelInactive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if lingering { return }
             if case .head = unwrapInboundIn(data) {
                 timeout?.cancel()
                 timeout = nil
@@ -123,10 +137,28 @@ final class ConnectionGovernor: Sendable {
         }
 
         func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-            if case .end = unwrapOutboundIn(data) {
+            switch unwrapOutboundIn(data) {
+            case .head(let head) where head.status == .contentTooLarge:
+                lingering = true
+                context.write(data, promise: promise)
+            case .end where lingering:
                 governor.requestEnded(context.channel)
+                // Once the answer is on the wire: shut the output (the client reads the 413, then the
+                // end of the stream) and keep reading until the client closes or the linger time ends.
+                let written = context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.cascade(to: promise)
+                let channel = context.channel
+                written.futureResult.whenComplete { _ in channel.close(mode: .output, promise: nil) }
+                lingerTimeout = context.eventLoop.scheduleTask(in: ConnectionGovernor.lingerTime) {
+                    channel.close(promise: nil)
+                }
+                context.write(data, promise: written)
+            case .end:
+                governor.requestEnded(context.channel)
+                context.write(data, promise: promise)
+            default:
+                context.write(data, promise: promise)
             }
-            context.write(data, promise: promise)
         }
 
     }
