@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "DuetServer",
             dependencies: [
-                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetAPI", "DuetJSON", "DuetCluster",
+                "DuetRouting", "DuetModels", "DuetFeatures", "DuetStore", "DuetAPI", "DuetJSON", "DuetCluster", "DuetEvaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

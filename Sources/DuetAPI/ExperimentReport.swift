@@ -13,15 +13,23 @@ public struct ExperimentReport: Codable, Sendable {
         public var logloss: Double?
         /// Versions the arm's slot keeps in memory.
         public var versions: Int?
+        /// The arm's exploration policy (`greedy`, `epsilon 0.05`, `softmax T=0.01`).
+        public var explore: String?
+        /// Off-policy estimates made from this arm's traffic of every arm's policy value (this arm's
+        /// own included); empty while the arm does not explore.
+        public var policyEstimates: [PolicyEstimate]?
 
         enum CodingKeys: String, CodingKey {
             case arm, model, requests, feedback, clicks, ctr, ctrLow = "ctr_low", ctrHigh = "ctr_high", logloss, versions
+            case explore, policyEstimates = "policy_estimates"
         }
 
         public init(
             arm: String, model: String, requests: Int, feedback: Int, clicks: Int, ctr: Double, ctrLow: Double, ctrHigh: Double,
-            logloss: Double?, versions: Int?
+            logloss: Double?, versions: Int?, explore: String? = nil, policyEstimates: [PolicyEstimate]? = nil
         ) {
+            self.explore = explore
+            self.policyEstimates = policyEstimates
             self.arm = arm
             self.model = model
             self.requests = requests
@@ -32,6 +40,36 @@ public struct ExperimentReport: Codable, Sendable {
             self.ctrHigh = ctrHigh
             self.logloss = logloss
             self.versions = versions
+        }
+    }
+
+    /// The click rate of the first shown item that `target`'s policy would have had, estimated from
+    /// the impressions one arm served (their first items' feedback and propensities): IPS, SNIPS and
+    /// DR (the target arm's model as reward model), each with its 95% interval.
+    public struct PolicyEstimate: Codable, Sendable {
+        public var target: String
+        public var events: Int
+        public var ips: Interval?
+        public var snips: Interval?
+        public var dr: Interval?
+
+        public init(target: String, events: Int, ips: Interval?, snips: Interval?, dr: Interval?) {
+            self.target = target
+            self.events = events
+            self.ips = ips
+            self.snips = snips
+            self.dr = dr
+        }
+    }
+
+    /// `{"value": v, "ci": [lo, hi]}` (`ci` null below two events).
+    public struct Interval: Codable, Sendable {
+        public var value: Double
+        public var ci: [Double]?
+
+        public init(value: Double, ci: [Double]?) {
+            self.value = value
+            self.ci = ci
         }
     }
 

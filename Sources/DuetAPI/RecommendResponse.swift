@@ -3,10 +3,14 @@ import DuetJSON
 public struct ScoredItem: Codable, Sendable {
     public var id: String
     public var score: Double
+    /// The probability the arm's policy had of showing this item here, given the items above it
+    /// (1 for a greedy arm; for the first item, its marginal probability).
+    public var propensity: Double
 
-    public init(id: String, score: Double) {
+    public init(id: String, score: Double, propensity: Double = 1) {
         self.id = id
         self.score = score
+        self.propensity = propensity
     }
 }
 
@@ -62,7 +66,9 @@ extension RecommendResponse {
         w.comma(); w.key("items"); w.raw("[")
         for (i, item) in items.enumerated() {
             if i > 0 { w.comma() }
-            w.raw("{"); w.key("id"); w.string(item.id); w.comma(); w.key("score"); w.number(Float(item.score)); w.raw("}")
+            w.raw("{"); w.key("id"); w.string(item.id)
+            w.comma(); w.key("propensity"); w.number(item.propensity)
+            w.comma(); w.key("score"); w.number(Float(item.score)); w.raw("}")
         }
         w.raw("]")
         w.comma(); w.key("model"); w.raw("{"); w.key("slot"); w.string(model.slot); w.comma(); w.key("version"); w.string(model.version); w.raw("}")

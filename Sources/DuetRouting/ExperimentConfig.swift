@@ -7,7 +7,7 @@
 /// status: running
 /// arms:
 ///   - {name: static, weight: 0.6, model: static}
-///   - {name: online, weight: 0.4, model: online}
+///   - {name: online, weight: 0.4, model: online, explore: {policy: epsilon, epsilon: 0.05}}
 /// force: {qa-user-1: online}
 /// guardrails: {max_logloss_ratio: 1.1, min_examples: 500, window: 2000}
 /// ```
@@ -57,11 +57,25 @@ public struct Arm: Sendable, Equatable, Codable {
     public var name: String
     public var weight: Double
     public var model: ModelReference
+    /// How the arm chooses among its model's ranking (greedy unless `explore:` says otherwise).
+    public var explore: Exploration
 
-    public init(name: String, weight: Double, model: ModelReference) {
+    public init(name: String, weight: Double, model: ModelReference, explore: Exploration = .greedy) {
         self.name = name
         self.weight = weight
         self.model = model
+        self.explore = explore
+    }
+
+    enum CodingKeys: String, CodingKey { case name, weight, model, explore }
+
+    /// An arm without `explore` is greedy.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try c.decode(String.self, forKey: .name), weight: try c.decode(Double.self, forKey: .weight),
+            model: try c.decode(ModelReference.self, forKey: .model),
+            explore: try c.decodeIfPresent(Exploration.self, forKey: .explore) ?? .greedy)
     }
 }
 

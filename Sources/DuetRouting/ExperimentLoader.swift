@@ -180,7 +180,7 @@ public enum ExperimentLoader {
             if let n = m["guardrails"] { rails = guardrails(n) }
             guard let key, let arms = armList, problems.isEmpty else { return nil }
             let weightsGiven = arms.contains { $0.weight >= 0 }
-            let finalArms = weightsGiven ? arms : arms.map { Arm(name: $0.name, weight: 1 / Double(arms.count), model: $0.model) }
+            let finalArms = weightsGiven ? arms : arms.map { Arm(name: $0.name, weight: 1 / Double(arms.count), model: $0.model, explore: $0.explore) }
             return ExperimentConfig(
                 key: key, seed: seed, hashVersion: hashVersion, coverage: coverage, namespace: ns, status: status,
                 arms: finalArms, weightsGiven: weightsGiven, force: force, defaultArm: defaultArm, guardrails: rails)
@@ -214,7 +214,7 @@ public enum ExperimentLoader {
             var withWeight = 0
             for (i, armNode) in seq.enumerated() {
                 let path = "arms[\(i)]"
-                guard let m = mapping(armNode, path, allowed: ["name", "weight", "model"]) else { continue }
+                guard let m = mapping(armNode, path, allowed: ["name", "weight", "model", "explore"]) else { continue }
                 let name = string(m["name"], "\(path).name")
                 if m["name"] == nil { problem("\(path).name", "missing") }
                 if let name {
@@ -238,7 +238,9 @@ public enum ExperimentLoader {
                         problem("\(path).model", "'\(modelText)' is not a model reference (static, static@VERSION, online, online@VERSION)")
                     }
                 }
-                if let name, let model { arms.append(Arm(name: name, weight: weight, model: model)) }
+                var explore = Exploration.greedy
+                if let n = m["explore"] { explore = exploration(n, "\(path).explore") ?? .greedy }
+                if let name, let model { arms.append(Arm(name: name, weight: weight, model: model, explore: explore)) }
             }
             if withWeight > 0 && withWeight < seq.count {
                 problem("arms", "give a weight to every arm or to none (equal split); \(withWeight) of \(seq.count) have one")
@@ -247,6 +249,42 @@ public enum ExperimentLoader {
                 if abs(sum - 1) > 0.01 { problem("arms", "weights must sum to 1 (±0.01), they sum to \(sum)") }
             }
             return arms
+        }
+
+        /// `explore: {policy: greedy|epsilon|softmax, epsilon: E, temperature: T}`.
+        mutating func exploration(_ node: Node, _ path: String) -> Exploration? {
+            guard let m = mapping(node, path, allowed: ["policy", "epsilon", "temperature"]) else { return nil }
+            if m["policy"] == nil { problem("\(path).policy", "missing (one of greedy, epsilon, softmax)") }
+            guard let text = string(m["policy"], "\(path).policy") else { return nil }
+            guard let policy = Exploration.Policy(rawValue: text) else {
+                problem("\(path).policy", "must be one of greedy, epsilon, softmax; got '\(text)'")
+                return nil
+            }
+            let epsilon = number(m["epsilon"], "\(path).epsilon")
+            let temperature = number(m["temperature"], "\(path).temperature")
+            if m["epsilon"] != nil && policy != .epsilon { problem("\(path).epsilon", "applies to policy epsilon only (policy is \(text))") }
+            if m["temperature"] != nil && policy != .softmax { problem("\(path).temperature", "applies to policy softmax only (policy is \(text))") }
+            switch policy {
+            case .greedy:
+                return .greedy
+            case .epsilon:
+                let e = epsilon ?? Exploration.defaultEpsilon
+                guard (0...1).contains(e) else {
+                    problem("\(path).epsilon", "must be within [0, 1], got \(e)")
+                    return nil
+                }
+                return Exploration(policy: .epsilon, epsilon: e)
+            case .softmax:
+                guard m["temperature"] != nil else {
+                    problem("\(path).temperature", "missing: softmax needs a temperature on the scale of the scores (predicted click probabilities; 0.01 prefers strongly, 1 is nearly uniform)")
+                    return nil
+                }
+                guard let t = temperature, t > 0, t <= 1e6 else {
+                    if let t = temperature { problem("\(path).temperature", "must be above 0 and at most 1e6, got \(t)") }
+                    return nil
+                }
+                return Exploration(policy: .softmax, temperature: t)
+            }
         }
 
         mutating func guardrails(_ node: Node) -> Guardrails? {

@@ -107,6 +107,8 @@ public struct Assignment: Sendable, Equatable {
     /// The experiment's index in the table's `experiments`.
     public var experimentIndex: Int { experiment.index }
     public var armConfig: Arm { experiment.arms[armIndex] }
+    /// Every arm of the experiment, in order.
+    public var arms: [Arm] { experiment.arms }
     public var arm: String { experiment.arms[armIndex].name }
     public var model: ModelReference { experiment.arms[armIndex].model }
 

@@ -183,6 +183,19 @@ enum ExperimentRemote {
             out += "CTR \(d.arm) − \(d.baseline): "
                 + String(format: "%+.3f pp [%+.3f, %+.3f] (95%% interval)\n", d.difference * 100, d.low * 100, d.high * 100)
         }
+        for a in r.arms {
+            guard let estimates = a.policyEstimates, !estimates.isEmpty else { continue }
+            out += "policy value (click rate of the first item) estimated from \(a.arm)'s traffic (\(a.explore ?? "exploring"), its logged propensities):\n"
+            func show(_ name: String, _ i: ExperimentReport.Interval?) -> String {
+                guard let i else { return "\(name) -" }
+                guard let ci = i.ci, ci.count == 2 else { return String(format: "\(name) %.4f", i.value) }
+                return String(format: "\(name) %.4f [%.4f, %.4f]", i.value, ci[0], ci[1])
+            }
+            for e in estimates {
+                out += "  " + pad(e.target, 10) + " " + [show("IPS", e.ips), show("SNIPS", e.snips), show("DR", e.dr)].joined(separator: "  ")
+                    + "  (\(e.events) events, 95% intervals)\n"
+            }
+        }
         out += "SRM check: p = " + String(format: "%.4g", r.srmPValue) + (r.srmPValue < 0.001 ? " — sample ratio MISMATCH" : " — split as configured")
         return out
     }

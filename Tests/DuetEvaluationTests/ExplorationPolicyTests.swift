@@ -10,10 +10,10 @@ import Testing
 
     @Test func probabilitiesFollowTheDocumentedRules() {
         let s = Self.scores
-        #expect(ExplorationPolicy.greedy.probabilities(s) == [0, 0.5, 0, 0.5, 0, 0])
+        #expect(ExplorationPolicy.greedy.probabilities(s) == [0, 1, 0, 0, 0, 0])  // ties: the first
         #expect(ExplorationPolicy.uniform.probabilities(s).allSatisfy { abs($0 - 1.0 / 6) < 1e-15 })
         let e = ExplorationPolicy.epsilon(0.3).probabilities(s)
-        #expect(abs(e[0] - 0.05) < 1e-15 && abs(e[1] - (0.05 + 0.35)) < 1e-15 && abs(e.reduce(0, +) - 1) < 1e-12)
+        #expect(abs(e[0] - 0.05) < 1e-15 && abs(e[1] - (0.05 + 0.7)) < 1e-15 && abs(e[3] - 0.05) < 1e-15 && abs(e.reduce(0, +) - 1) < 1e-12)
         let t = 0.1, soft = ExplorationPolicy.softmax(temperature: t).probabilities(s)
         let z = s.map { exp($0 / t) }.reduce(0, +)
         for i in s.indices { #expect(abs(soft[i] - exp(s[i] / t) / z) < 1e-12) }

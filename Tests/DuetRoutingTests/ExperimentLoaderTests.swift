@@ -27,6 +27,22 @@ import Testing
         #expect(c.arms[1].model == ModelReference(slot: .online))
     }
 
+    @Test func armsExploreAsWrittenAndAreGreedyOtherwise() throws {
+        let c = try ExperimentLoader.parse(yaml: """
+        key: k
+        arms:
+          - {name: a, model: static}
+          - {name: b, model: online, explore: {policy: epsilon}}
+          - {name: c, model: online, explore: {policy: softmax, temperature: 0.01}}
+          - {name: d, model: online, explore: {policy: epsilon, epsilon: 0.2}}
+        """, file: "x")
+        #expect(c.arms.map(\.explore) == [
+            .greedy, Exploration(policy: .epsilon, epsilon: Exploration.defaultEpsilon),
+            Exploration(policy: .softmax, temperature: 0.01), Exploration(policy: .epsilon, epsilon: 0.2),
+        ])
+        #expect(c.arms.map(\.explore.description) == ["greedy", "epsilon 0.05", "softmax T=0.01", "epsilon 0.2"])
+    }
+
     @Test func omittedWeightsMeanEqualSplit() throws {
         let c = try ExperimentLoader.parse(yaml: "key: k\narms: [{name: a, model: static}, {name: b, model: online@17}]", file: "x")
         #expect(c.arms.map(\.weight) == [0.5, 0.5] && !c.weightsGiven)
@@ -56,6 +72,14 @@ import Testing
         ("key: k\narms: [{name: a, model: static, colour: x}, {name: b, model: online}]", "arms[0].colour", "unknown field"),
         ("key: [1, 2]\narms: [{name: a, model: static}, {name: b, model: online}]", "key", "expected a string"),
         ("key: k\narms: {a: 1}", "arms", "list of arms"),
+        ("key: k\narms: [{name: a, model: static, explore: {policy: thompson}}, {name: b, model: online}]", "arms[0].explore.policy", "greedy, epsilon, softmax"),
+        ("key: k\narms: [{name: a, model: static, explore: {epsilon: 0.1}}, {name: b, model: online}]", "arms[0].explore.policy", "missing"),
+        ("key: k\narms: [{name: a, model: static, explore: {policy: epsilon, epsilon: 1.5}}, {name: b, model: online}]", "arms[0].explore.epsilon", "within [0, 1]"),
+        ("key: k\narms: [{name: a, model: static, explore: {policy: softmax}}, {name: b, model: online}]", "arms[0].explore.temperature", "missing"),
+        ("key: k\narms: [{name: a, model: static, explore: {policy: softmax, temperature: 0}}, {name: b, model: online}]", "arms[0].explore.temperature", "above 0"),
+        ("key: k\narms: [{name: a, model: static, explore: {policy: greedy, epsilon: 0.1}}, {name: b, model: online}]", "arms[0].explore.epsilon", "policy epsilon only"),
+        ("key: k\narms: [{name: a, model: static}, {name: b, model: online, explore: {policy: epsilon, temperature: 2}}]", "arms[1].explore.temperature", "policy softmax only"),
+        ("key: k\narms: [{name: a, model: static}, {name: b, model: online, explore: greedy}]", "arms[1].explore", "expected a mapping"),
     ])
     func eachRuleRejects(_ yaml: String, _ field: String, _ message: String) {
         let found = problems(yaml)

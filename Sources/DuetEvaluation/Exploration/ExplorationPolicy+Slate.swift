@@ -16,12 +16,24 @@ import Foundation
 extension ExplorationPolicy {
     /// Draws a slate of `k` distinct candidates (k ≤ n), by the rule above.
     public func chooseSlate<G: RandomNumberGenerator>(_ scores: [Double], k: Int, using generator: inout G) -> [Int] {
+        drawSlate(scores, k: k, using: &generator).map(\.index)
+    }
+
+    /// Draws a slate of `k` distinct candidates (k ≤ n), by the rule above, with each position's
+    /// conditional probability: P(slate[j] = i | the items above j), the probability the draw at
+    /// that step had. At position 0 it is the marginal propensity; below, the marginal needs
+    /// `marginalProbabilities` (costly), which is why Duet's live estimates use position 0 only.
+    public func drawSlate<G: RandomNumberGenerator>(
+        _ scores: [Double], k: Int, using generator: inout G
+    ) -> [(index: Int, conditionalProbability: Double)] {
         precondition(k >= 1 && k <= scores.count, "k must be within 1…\(scores.count)")
         var available = [Bool](repeating: true, count: scores.count)
-        var slate: [Int] = []
+        var slate: [(index: Int, conditionalProbability: Double)] = []
+        slate.reserveCapacity(k)
         for _ in 0..<k {
-            let i = Self.draw(probabilities(scores, available: available), using: &generator)
-            slate.append(i)
+            let p = probabilities(scores, available: available)
+            let i = Self.draw(p, using: &generator)
+            slate.append((i, p[i]))
             available[i] = false
         }
         return slate

@@ -5,9 +5,10 @@ import Foundation
 /// scores; sampling takes the random generator as an argument so tests can seed it.
 ///
 /// For one choice (k = 1), π(i) is:
-/// - `greedy`: 1/|A| for i in A, the set of maximal scores (ties share the choice), else 0;
+/// - `greedy`: 1 for the argmax, else 0 — the first of equal best scores (deterministic, as
+///   `numpy.argmax` and Duet's serving ranking break ties: by candidate order);
 /// - `uniform`: 1/n;
-/// - `epsilon(ε)`: ε/n + (1 − ε)/|A| for i in A, else ε/n (ε spread over all candidates, argmax included);
+/// - `epsilon(ε)`: ε/n + (1 − ε) for the argmax, else ε/n (ε spread over all candidates, argmax included);
 /// - `softmax(temperature: T)`: exp(s_i / T) / Σ_j exp(s_j / T) (T > 0; small T → greedy, large → uniform).
 ///
 /// Scores are the model's predicted click probabilities in Duet (what `/v1/recommend` returns), so
@@ -65,10 +66,10 @@ public enum ExplorationPolicy: Sendable, Equatable, Hashable {
         case .greedy, .epsilon:
             let e: Double
             if case .epsilon(let x) = self { e = x } else { e = 0 }
-            let best = candidates.map { scores[$0] }.max()!
-            let top = candidates.filter { scores[$0] == best }
+            var top = candidates[0]
+            for i in candidates where scores[i] > scores[top] { top = i }
             for i in candidates { p[i] = e * uniform }
-            for i in top { p[i] += (1 - e) / Double(top.count) }
+            p[top] += 1 - e
         case .softmax(let t):
             let best = candidates.map { scores[$0] }.max()!
             var sum = 0.0

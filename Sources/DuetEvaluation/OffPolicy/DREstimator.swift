@@ -14,7 +14,7 @@ import Foundation
 /// than IPS's when q̂ is close to the expected reward. The reward model must not have learned from
 /// the event it predicts (in `duet replay` it scores each event before learning it). With q̂ ≡ 0
 /// it is IPS. The interval is the normal approximation on the per-event terms.
-public struct DREstimator: Sendable, Equatable {
+public struct DREstimator: Sendable, Equatable, Codable {
     /// The per-event terms q̂(x, π_e) + w·(r − q̂(x, a)).
     public private(set) var terms = RunningMoments()
 

@@ -19,7 +19,7 @@ import Foundation
 /// The interval is the normal approximation on the per-event terms, mean ± z·s/√n (OBP bootstraps
 /// instead); it is honest only when no few events carry most of the weight: with large weights
 /// (a target policy far from the logging one) the variance is large and the approximation poor.
-public struct IPSEstimator: Sendable, Equatable {
+public struct IPSEstimator: Sendable, Equatable, Codable {
     /// The per-event terms w·r.
     public private(set) var terms = RunningMoments()
 

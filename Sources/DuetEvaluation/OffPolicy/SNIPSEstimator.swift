@@ -15,7 +15,7 @@ import Foundation
 ///
 /// The interval is the delta method on the ratio of means: with R = V̂_SNIPS and w̄ the mean
 /// weight, SE² = Σ_i (w_i r_i − R w_i)² / ((n − 1) · n · w̄²).
-public struct SNIPSEstimator: Sendable, Equatable {
+public struct SNIPSEstimator: Sendable, Equatable, Codable {
     public private(set) var count = 0
     /// Means of w·r and of w.
     public private(set) var meanWeightedReward = 0.0, meanWeight = 0.0

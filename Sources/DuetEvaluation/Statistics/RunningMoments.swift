@@ -8,7 +8,7 @@ import Foundation
 ///     for x in [1.0, 2, 4] { m.add(x) }
 ///     m.mean          // 2.333…
 ///     m.variance      // 2.333… (sample variance, n − 1)
-public struct RunningMoments: Sendable, Equatable {
+public struct RunningMoments: Sendable, Equatable, Codable {
     public private(set) var count = 0
     public private(set) var mean = 0.0
     /// Σ (x − mean)².

@@ -1,4 +1,5 @@
 import DuetAPI
+import DuetEvaluation
 import DuetRouting
 
 /// What the admin API and the CLI show of the live experiments: their state (split, assignments,
@@ -28,6 +29,18 @@ struct ExperimentReporter: Sendable {
             arms: zip(config.arms, assigned).map { ExperimentState.Arm(name: $0.name, weight: $0.weight, model: $0.model.description, assigned: $1) })
     }
 
+    /// The off-policy estimates from one arm's traffic, one per target arm that has events.
+    static func policyEstimates(_ logged: ExperimentStats.Arm, arms: [Arm]) -> [ExperimentReport.PolicyEstimate] {
+        func interval(_ e: Estimate?) -> ExperimentReport.Interval? {
+            e.map { ExperimentReport.Interval(value: $0.value, ci: $0.interval.map { [$0.lowerBound, $0.upperBound] }) }
+        }
+        return zip(arms, logged.policyValues).compactMap { arm, v in
+            guard v.count > 0 else { return nil }
+            return ExperimentReport.PolicyEstimate(
+                target: arm.name, events: v.count, ips: interval(v.ips.estimate()), snips: interval(v.snips.estimate()), dr: interval(v.dr.estimate()))
+        }
+    }
+
     func report(_ key: String) throws -> ExperimentReport {
         let s = experiments.snapshot
         guard let config = s.table.experiment(key), let stats = s.stats[key] else {
@@ -39,7 +52,8 @@ struct ExperimentReporter: Sendable {
             return ExperimentReport.Arm(
                 arm: arm.name, model: arm.model.description, requests: a.requests, feedback: a.feedback, clicks: a.clicks,
                 ctr: a.feedback > 0 ? Double(a.clicks) / Double(a.feedback) : 0, ctrLow: ci.low, ctrHigh: ci.high,
-                logloss: a.logloss, versions: models.slot(arm.model.slot).versions.count)
+                logloss: a.logloss, versions: models.slot(arm.model.slot).versions.count,
+                explore: arm.explore.description, policyEstimates: Self.policyEstimates(a, arms: config.arms))
         }
         var differences: [ExperimentReport.Difference] = []
         if let base = arms.first {

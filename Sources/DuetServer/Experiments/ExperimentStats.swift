@@ -1,3 +1,4 @@
+import DuetEvaluation
 import DuetModels
 import Foundation
 import Synchronization
@@ -13,7 +14,42 @@ public final class ExperimentStats: Sendable {
         public var clicks = 0
         public var loglossSum = 0.0
         public var loglossCount = 0
+        /// Off-policy estimates from this arm's traffic, by target arm (see `PolicyValue`); filled only
+        /// while this arm explores (a greedy arm gives no other choice a chance to be seen).
+        var policyValues: [PolicyValue] = []
         public var logloss: Double? { loglossCount > 0 ? loglossSum / Double(loglossCount) : nil }
+
+        init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case assigned, requests, feedback, clicks, loglossSum, loglossCount, policyValues
+        }
+
+        /// Counts saved before a field existed read it as empty.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            assigned = try c.decodeIfPresent(Int.self, forKey: .assigned) ?? 0
+            requests = try c.decodeIfPresent(Int.self, forKey: .requests) ?? 0
+            feedback = try c.decodeIfPresent(Int.self, forKey: .feedback) ?? 0
+            clicks = try c.decodeIfPresent(Int.self, forKey: .clicks) ?? 0
+            loglossSum = try c.decodeIfPresent(Double.self, forKey: .loglossSum) ?? 0
+            loglossCount = try c.decodeIfPresent(Int.self, forKey: .loglossCount) ?? 0
+            policyValues = try c.decodeIfPresent([PolicyValue].self, forKey: .policyValues) ?? []
+        }
+
+        /// Adds `other`'s counts to these.
+        mutating func merge(_ other: Arm) {
+            assigned += other.assigned
+            requests += other.requests
+            feedback += other.feedback
+            clicks += other.clicks
+            loglossSum += other.loglossSum
+            loglossCount += other.loglossCount
+            if policyValues.count < other.policyValues.count {
+                policyValues += Array(repeating: PolicyValue(), count: other.policyValues.count - policyValues.count)
+            }
+            for (i, v) in other.policyValues.enumerated() { policyValues[i].merge(v) }
+        }
     }
 
     struct Bucket {
@@ -67,20 +103,27 @@ public final class ExperimentStats: Sendable {
         }
     }
 
+    /// The first shown item of an impression served by `arm` got its feedback: one event for the
+    /// estimate of every target arm's policy value from this arm's traffic.
+    func offPolicy(arm: Int, events: [(target: Int, event: LoggedEvent)]) {
+        state.withLock { s in
+            guard arm < s.arms.count else { return }
+            for (target, event) in events where target < s.arms.count {
+                if s.arms[arm].policyValues.count < s.arms.count {
+                    s.arms[arm].policyValues = Array(repeating: PolicyValue(), count: s.arms.count)
+                }
+                s.arms[arm].policyValues[target].add(event)
+            }
+        }
+    }
+
     public var arms: [Arm] { state.withLock { $0.arms } }
 
     /// Continues from saved counts (ignored when the number of arms differs).
     func restore(_ saved: [Arm]) {
         state.withLock { s in
             guard saved.count == s.arms.count else { return }
-            for i in s.arms.indices {
-                s.arms[i].assigned += saved[i].assigned
-                s.arms[i].requests += saved[i].requests
-                s.arms[i].feedback += saved[i].feedback
-                s.arms[i].clicks += saved[i].clicks
-                s.arms[i].loglossSum += saved[i].loglossSum
-                s.arms[i].loglossCount += saved[i].loglossCount
-            }
+            for i in s.arms.indices { s.arms[i].merge(saved[i]) }
         }
     }
 

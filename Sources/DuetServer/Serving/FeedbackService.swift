@@ -1,5 +1,6 @@
 import DuetAPI
 import DuetCluster
+import DuetEvaluation
 import DuetModels
 import Foundation
 
@@ -68,8 +69,26 @@ final class FeedbackService: Sendable {
         }
         await guardrail.observe(experiment: impression.experiment, features: item.features, label: request.label)
         learner.submit(OnlineLearner.Example(features: item.features, label: request.label, sequence: sequence), force: true)
-        impression.stats.feedback(arm: impression.armIndex, label: request.label, predicted: item.score, now: clock.now())
+        if impression.counted {
+            impression.stats.feedback(arm: impression.armIndex, label: request.label, predicted: item.score, now: clock.now())
+            if request.item == impression.ids.first, !impression.targets.isEmpty {
+                impression.stats.offPolicy(arm: impression.armIndex, events: Self.offPolicyEvents(impression, reward: request.label))
+            }
+        }
         metrics.feedback(experiment: impression.experiment, arm: impression.arm, label: request.label)
         return FeedbackResponse(accepted: true, experiment: impression.experiment, arm: impression.arm)
+    }
+
+    /// The feedback on an impression's first item as one logged event per target arm: the reward,
+    /// the serving arm's propensity for that item, and the target arm's probability and model values.
+    static func offPolicyEvents(_ impression: Impression, reward: Double) -> [(target: Int, event: LoggedEvent)] {
+        guard let propensity = impression.propensities.first.map(Double.init) else { return [] }
+        return impression.targets.compactMap { t in
+            guard let event = try? LoggedEvent(
+                reward: reward, propensity: propensity, targetProbability: t.probability,
+                predictedReward: t.predicted, expectedPredictedReward: t.expected)
+            else { return nil }
+            return (t.arm, event)
+        }
     }
 }

@@ -21,15 +21,26 @@ final class Impression: Sendable {
     let scores: [Float]
     let user: [Feature]
     let features: CandidateFeatures
+    /// Each served item's propensity under the arm's policy (`ServedChoice`).
+    let propensities: [Float]
+    /// Whether the user counts in the experiment's statistics (hashed into it: not forced, not outside).
+    let counted: Bool
+    /// Every arm's policy on this request, for the off-policy estimates (empty when the arm does not
+    /// explore, or no other arm's model could score the same features).
+    let targets: [PolicyTarget]
     /// Items whose feedback was already taken (each counts once).
     private let consumed = Mutex<Set<String>>([])
 
     /// `features` holds, for each of `ids`, its features after the user's (`RequestFeatures.served`).
     init(
         experiment: String, armIndex: Int, arm: String, stats: ExperimentStats, slot: SlotName, versionID: String,
-        user: [Feature], ids: [String], scores: [Float], features: CandidateFeatures
+        user: [Feature], ids: [String], scores: [Float], features: CandidateFeatures,
+        propensities: [Float]? = nil, counted: Bool = true, targets: [PolicyTarget] = []
     ) {
         precondition(ids.count == scores.count && ids.count == features.count)
+        self.propensities = propensities ?? Array(repeating: 1, count: ids.count)
+        self.counted = counted
+        self.targets = targets
         self.experiment = experiment
         self.armIndex = armIndex
         self.arm = arm
@@ -47,7 +58,8 @@ final class Impression: Sendable {
     /// names share the config's storage.
     var approximateBytes: Int {
         let idBytes = ids.reduce(0) { $0 + 16 + ($1.utf8.count > 15 ? 32 + $1.utf8.count : 0) }
-        return 160 + 4 * 32 + idBytes + 4 * scores.count + 12 * (user.count + features.features.count) + 8 * features.count
+        let targetBytes = targets.reduce(32) { $0 + 48 + ($1.choice.utf8.count > 15 ? 32 + $1.choice.utf8.count : 0) }
+        return 160 + 6 * 32 + idBytes + 8 * scores.count + 12 * (user.count + features.features.count) + 8 * features.count + targetBytes
     }
 
     /// The served item `id`: every feature it was scored with, and its score.

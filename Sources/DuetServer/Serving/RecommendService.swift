@@ -1,4 +1,5 @@
 import DuetAPI
+import DuetEvaluation
 import DuetFeatures
 import DuetModels
 import DuetRouting
@@ -120,13 +121,24 @@ final class RecommendService: Sendable {
         scores.reserveCapacity(candidates.count)
         assembled.score(version, scratch: &scratch, into: &scores)
 
-        let top = Self.distinctTopK(scores, k, ids: candidates)
-        let items = top.map { ScoredItem(id: candidates[$0], score: Double(scores[$0])) }
+        let policy = ExplorationPolicy(assignment.armConfig.explore)
+        let choice = ServedChoice.make(scores: scores, k: k, ids: candidates, policy: policy)
+        let top = choice.indices
+        let items = zip(top, choice.propensities).map { ScoredItem(id: candidates[$0], score: Double(scores[$0]), propensity: $1) }
+        let counted = assignment.inExperiment && !assignment.forced
+        // Off-policy estimates need a logging policy that gives other choices a chance.
+        var targets: [PolicyTarget] = []
+        if policy != .greedy, counted, let first = top.first {
+            targets = policyTargets(
+                assignment: assignment, version: version, scores: scores, ids: candidates, distinct: request.candidates == nil ? nil : ServedChoice.distinctIndices(candidates),
+                shown: first, features: assembled, scratch: &scratch)
+        }
         let requestID = impressions.insert(Impression(
             experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
             slot: ref.slot, versionID: version.id, user: assembled.user,
-            ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top)))
-        stats.served(arm: assignment.armIndex, counted: assignment.inExperiment && !assignment.forced)
+            ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top),
+            propensities: choice.propensities.map { Float($0) }, counted: counted, targets: targets))
+        stats.served(arm: assignment.armIndex, counted: counted)
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
         return RecommendResponse(
             requestID: requestID, experiment: request.experiment, arm: assignment.arm, inExperiment: assignment.inExperiment,
@@ -135,15 +147,49 @@ final class RecommendService: Sendable {
             featuresDegraded: prepared.degraded, items: items)
     }
 
+    /// Every arm's policy on this request (`PolicyTarget`): each arm's model scores the same
+    /// candidates with the same features (an arm whose model hashes features differently, or is not
+    /// loaded, is left out), and its exploration policy turns the scores into probabilities over the
+    /// distinct candidates (`distinct`: their indices; nil when all are distinct).
+    func policyTargets(
+        assignment: Assignment, version: ModelVersion, scores: [Float], ids: [String], distinct: [Int]?,
+        shown: Int, features: RequestFeatures, scratch: inout ScoringScratch
+    ) -> [PolicyTarget] {
+        var targets: [PolicyTarget] = []
+        targets.reserveCapacity(assignment.arms.count)
+        let shownAt = distinct?.firstIndex(of: shown) ?? shown
+        for (index, arm) in assignment.arms.enumerated() {
+            var armScores = scores
+            if index != assignment.armIndex {
+                guard let other = try? self.version(for: arm.model) else { continue }
+                if other !== version {
+                    guard other.config.bits == version.config.bits, other.config.interactions == version.config.interactions else { continue }
+                    armScores.removeAll(keepingCapacity: true)
+                    features.score(other, scratch: &scratch, into: &armScores)
+                }
+            }
+            let s = distinct.map { d in d.map { Double(armScores[$0]) } } ?? armScores.map(Double.init)
+            guard s.allSatisfy(\.isFinite) else { continue }
+            let p = ExplorationPolicy(arm.explore).probabilities(s)
+            var expected = 0.0, best = 0
+            for i in s.indices {
+                expected += p[i] * s[i]
+                if s[i] > s[best] { best = i }
+            }
+            targets.append(PolicyTarget(
+                arm: index, probability: p[shownAt], predicted: s[shownAt], expected: expected,
+                choice: ids[distinct?[best] ?? best]))
+        }
+        return targets
+    }
+
     /// The k best candidates with distinct ids (a repeated candidate is shown once, at its first
     /// position). Only the top list is checked for repeats, so a request without them pays k
     /// comparisons at most; with them, the ranking is redone over the first occurrences.
     static func distinctTopK(_ scores: [Float], _ k: Int, ids: [String]) -> [Int] {
         let top = topK(scores, k)
         guard hasRepeats(top, ids) else { return top }
-        var seen = Set<String>()
-        var first: [Int] = []
-        for (i, id) in ids.enumerated() where seen.insert(id).inserted { first.append(i) }
+        let first = ServedChoice.distinctIndices(ids)
         return topK(first.map { scores[$0] }, min(k, first.count)).map { first[$0] }
     }
 

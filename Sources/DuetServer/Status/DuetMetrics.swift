@@ -171,13 +171,25 @@ public final class DuetMetrics: Sendable {
 
     /// A gauge with one label (`slot` or `experiment`), created on first use.
     private func gauge(_ name: String, label: String, value: String, help: String) -> Gauge {
-        let id = name + "\u{0}" + value
+        gauge(name, labels: [(label, value)], help: help)
+    }
+
+    private func gauge(_ name: String, labels: [(String, String)], help: String) -> Gauge {
+        let id = name + labels.map { "\u{0}\($0.0)=\($0.1)" }.joined()
         return labelled.withLock { cache in
             if let g = cache[id] { return g }
-            let g = registry.makeGauge(descriptor: .duet(name, help), labels: [(label, value)])
+            let g = registry.makeGauge(descriptor: .duet(name, help), labels: labels)
             cache[id] = g
             return g
         }
+    }
+
+    /// An off-policy estimate of arm `arm`'s policy value (first-item click rate) from the traffic
+    /// `loggedBy` served: `part` is `value`, `ci_low` or `ci_high` (95%); `estimator` ips, snips or dr.
+    func policyValue(experiment: String, arm: String, loggedBy: String, estimator: String, part: String) -> Gauge {
+        let name = part == "value" ? "duet_policy_value" : "duet_policy_value_\(part)"
+        return gauge(name, labels: [("experiment", experiment), ("arm", arm), ("logged_by", loggedBy), ("estimator", estimator)],
+                     help: "Off-policy estimate (IPS, SNIPS, DR) of an arm's first-item click rate from another arm's exploring traffic" + (part == "value" ? "" : " (95% interval bound)"))
     }
 
     /// A counter with labels, created on first use.

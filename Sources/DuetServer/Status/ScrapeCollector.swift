@@ -48,6 +48,30 @@ final class ScrapeCollector: Sendable {
         for (key, p) in experiments.srm() {
             metrics.srmPValue(key).set(to: p)
         }
+        reportPolicyValues()
         return metrics.emit()
+    }
+
+    /// The live off-policy estimates of every experiment (as in its report).
+    func reportPolicyValues() {
+        let s = experiments.snapshot
+        for config in s.table.experiments {
+            guard let stats = s.stats[config.key] else { continue }
+            for (loggedBy, counts) in zip(config.arms, stats.arms) {
+                for e in ExperimentReporter.policyEstimates(counts, arms: config.arms) {
+                    for (estimator, interval) in [("ips", e.ips), ("snips", e.snips), ("dr", e.dr)] {
+                        guard let interval else { continue }
+                        func set(_ part: String, _ v: Double) {
+                            metrics.policyValue(experiment: config.key, arm: e.target, loggedBy: loggedBy.name, estimator: estimator, part: part).set(to: v)
+                        }
+                        set("value", interval.value)
+                        if let ci = interval.ci, ci.count == 2 {
+                            set("ci_low", ci[0])
+                            set("ci_high", ci[1])
+                        }
+                    }
+                }
+            }
+        }
     }
 }
