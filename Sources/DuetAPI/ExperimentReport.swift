@@ -4,6 +4,8 @@ public struct ExperimentReport: Codable, Sendable {
     public struct Arm: Codable, Sendable {
         public var arm: String
         public var model: String
+        /// Distinct users of the arm (as `ExperimentState`'s `assigned`).
+        public var users: Int?
         public var requests: Int
         public var feedback: Int
         public var clicks: Int
@@ -20,14 +22,15 @@ public struct ExperimentReport: Codable, Sendable {
         public var policyEstimates: [PolicyEstimate]?
 
         enum CodingKeys: String, CodingKey {
-            case arm, model, requests, feedback, clicks, ctr, ctrLow = "ctr_low", ctrHigh = "ctr_high", logloss, versions
+            case arm, model, users, requests, feedback, clicks, ctr, ctrLow = "ctr_low", ctrHigh = "ctr_high", logloss, versions
             case explore, policyEstimates = "policy_estimates"
         }
 
         public init(
             arm: String, model: String, requests: Int, feedback: Int, clicks: Int, ctr: Double, ctrLow: Double, ctrHigh: Double,
-            logloss: Double?, versions: Int?, explore: String? = nil, policyEstimates: [PolicyEstimate]? = nil
+            logloss: Double?, versions: Int?, explore: String? = nil, policyEstimates: [PolicyEstimate]? = nil, users: Int? = nil
         ) {
+            self.users = users
             self.explore = explore
             self.policyEstimates = policyEstimates
             self.arm = arm
@@ -94,12 +97,15 @@ public struct ExperimentReport: Codable, Sendable {
     public var srmPValue: Double
     public var arms: [Arm]
     public var differences: [Difference]
+    /// Requests not counted for any arm (forced users, users outside the experiment).
+    public var excluded: ExcludedRequests?
 
     enum CodingKeys: String, CodingKey {
-        case experiment, revision, srmPValue = "srm_p_value", arms, differences
+        case experiment, revision, srmPValue = "srm_p_value", arms, differences, excluded
     }
 
-    public init(experiment: String, revision: Int, srmPValue: Double, arms: [Arm], differences: [Difference]) {
+    public init(experiment: String, revision: Int, srmPValue: Double, arms: [Arm], differences: [Difference], excluded: ExcludedRequests? = nil) {
+        self.excluded = excluded
         self.experiment = experiment
         self.revision = revision
         self.srmPValue = srmPValue

@@ -5,7 +5,8 @@ public struct ExperimentState: Codable, Sendable {
         public var weight: Double
         /// `slot` or `slot@version`.
         public var model: String
-        /// Users assigned to the arm (in the experiment, not forced) since the revision went live.
+        /// Distinct users assigned to the arm (hashed into the experiment, not forced) since the
+        /// revision went live (each counted once; see the README, Counting users).
         public var assigned: Int
 
         public init(name: String, weight: Double, model: String, assigned: Int) {
@@ -22,12 +23,15 @@ public struct ExperimentState: Codable, Sendable {
     public var srmPValue: Double
     public var yaml: String
     public var arms: [Arm]
+    /// Requests not counted for any arm.
+    public var excluded: ExcludedRequests?
 
     enum CodingKeys: String, CodingKey {
-        case key, revision, status, srmPValue = "srm_p_value", yaml, arms
+        case key, revision, status, srmPValue = "srm_p_value", yaml, arms, excluded
     }
 
-    public init(key: String, revision: Int, status: String, srmPValue: Double, yaml: String, arms: [Arm]) {
+    public init(key: String, revision: Int, status: String, srmPValue: Double, yaml: String, arms: [Arm], excluded: ExcludedRequests? = nil) {
+        self.excluded = excluded
         self.key = key
         self.revision = revision
         self.status = status

@@ -79,6 +79,13 @@ public final class DuetDatabase: Sendable {
                 t.primaryKey(["key", "revision"])
             }
         }
+        migrator.registerMigration("v3: experiment users") { db in
+            try db.alter(table: "experiment_stats") { t in
+                t.add(column: "users", .blob)
+                t.add(column: "usersCount", .integer)
+                t.add(column: "excluded", .text)
+            }
+        }
         return migrator
     }
 }

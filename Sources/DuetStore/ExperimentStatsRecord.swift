@@ -9,12 +9,21 @@ public struct ExperimentStatsRecord: Codable, Sendable, Equatable, FetchableReco
     public var revision: Int
     public var arms: String
     public var savedAt: Double
+    /// The users already counted (the server's `SeenUsers` bits) and how many; nil in rows saved
+    /// before users were counted (their `assigned` counted requests).
+    public var users: Data?
+    public var usersCount: Int?
+    /// JSON of the requests counted apart (forced users, users outside the experiment).
+    public var excluded: String?
 
-    public init(key: String, revision: Int, arms: String, savedAt: Double) {
+    public init(key: String, revision: Int, arms: String, savedAt: Double, users: Data? = nil, usersCount: Int? = nil, excluded: String? = nil) {
         self.key = key
         self.revision = revision
         self.arms = arms
         self.savedAt = savedAt
+        self.users = users
+        self.usersCount = usersCount
+        self.excluded = excluded
     }
 }
 

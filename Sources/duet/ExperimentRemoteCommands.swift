@@ -52,8 +52,11 @@ enum ExperimentRemote {
                 print("\(e.key)\trevision \(e.revision)\t\(e.status)\tSRM p=\(String(format: "%.4g", e.srmPValue))\(e.srmPValue < 0.001 ? "  MISMATCH" : "")")
                 let total = max(1, e.arms.reduce(0) { $0 + $1.assigned })
                 for a in e.arms {
-                    print(String(format: "  %@\t%@\tconfigured %.1f%%\tobserved %.1f%% (%d)",
+                    print(String(format: "  %@\t%@\tconfigured %.1f%%\tobserved %.1f%% (%d users)",
                                  a.name, a.model, a.weight * 100, Double(a.assigned) / Double(total) * 100, a.assigned))
+                }
+                if let x = e.excluded, x.forced + x.outside > 0 {
+                    print("  not counted: \(x.forced) requests of forced users, \(x.outside) of users outside the experiment")
                 }
             }
         }
@@ -196,7 +199,11 @@ enum ExperimentRemote {
                     + "  (\(e.events) events, 95% intervals)\n"
             }
         }
-        out += "SRM check: p = " + String(format: "%.4g", r.srmPValue) + (r.srmPValue < 0.001 ? " — sample ratio MISMATCH" : " — split as configured")
+        if let x = r.excluded, x.forced + x.outside > 0 {
+            out += "not counted for any arm: \(x.forced) requests of forced users, \(x.outside) of users outside the experiment\n"
+        }
+        let users = r.arms.map { "\($0.arm) \($0.users ?? 0)" }.joined(separator: ", ")
+        out += "SRM check on distinct users (\(users)): p = " + String(format: "%.4g", r.srmPValue) + (r.srmPValue < 0.001 ? " — sample ratio MISMATCH" : " — split as configured")
         return out
     }
 }

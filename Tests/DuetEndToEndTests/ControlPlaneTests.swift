@@ -1,3 +1,4 @@
+import DuetRouting
 import DuetTestSupport
 import Foundation
 import Testing
@@ -85,18 +86,47 @@ import Testing
         #expect(broken.status == 2 && broken.stderr.contains("/nonexistent.yaml"), "\(broken.stderr)")
     }
 
-    @Test func srmFlagsAnUnbalancedSplitButNotABalancedOne() async throws {
+    @Test func srmCountsDistinctUsersAndLeavesForcedUsersOut() async throws {
         let s = try await ServerHarness.start(try ServerHarness.dataDirectory())
         defer { s.stop() }
+        func state() async throws -> [String: Any] { try await ServerHarness.admin(s, "GET", "/v1/admin/experiments/homepage").1 }
+        func users(_ st: [String: Any]) -> Int { (st["arms"] as! [[String: Any]]).map { $0["assigned"] as! Int }.reduce(0, +) }
         _ = try await Self.split(s, users: 0..<600, prefix: "balanced")
-        let balanced = try await ServerHarness.admin(s, "GET", "/v1/admin/experiments/homepage").1["srm_p_value"] as! Double
-        #expect(balanced > 0.001, "balanced split p = \(balanced)")
-        // One user hammering the API (a bot) skews the per-request split.
+        let balanced = try await state()
+        #expect((balanced["srm_p_value"] as! Double) > 0.001, "balanced split p = \(balanced["srm_p_value"]!)")
+        #expect(users(balanced) == 600)
+        // One user hammering the API (a bot) is one user: no mismatch.
         for _ in 0..<400 { _ = try await ServerHarness.recommend(s, user: "bot-1", candidates: ["1"], k: 1) }
-        let skewed = try await ServerHarness.admin(s, "GET", "/v1/admin/experiments/homepage").1["srm_p_value"] as! Double
-        #expect(skewed < 1e-6, "skewed split p = \(skewed)")
+        let hammered = try await state()
+        #expect((hammered["srm_p_value"] as! Double) > 0.001, "one heavy user raised SRM: p = \(hammered["srm_p_value"]!)")
+        #expect(users(hammered) == 601)
+        // Forced users are counted apart, the same in the list, the report, the metrics and the status page.
+        for _ in 0..<50 { _ = try await ServerHarness.recommend(s, user: "qa-online", candidates: ["1"], k: 1) }
+        let forced = try await state()
+        #expect(users(forced) == 601 && (forced["excluded"] as? [String: Any])?["forced"] as? Int == 50, "\(forced)")
+        let report = try await ServerHarness.admin(s, "GET", "/v1/admin/experiments/homepage/report").1
+        #expect((report["excluded"] as? [String: Any])?["forced"] as? Int == 50)
+        #expect((report["arms"] as! [[String: Any]]).map { $0["requests"] as! Int }.reduce(0, +) == 1000)
         let metrics = String(decoding: try await s.get("/metrics").1, as: UTF8.self)
         #expect(metrics.contains("duet_srm_p_value{experiment=\"homepage\"}"))
+        #expect(metrics.contains(#"duet_experiment_excluded_requests{experiment="homepage",reason="forced"} 50"#))
+        let usersMetric = metrics.split(separator: "\n").filter { $0.hasPrefix("duet_experiment_users{experiment=\"homepage\"") }
+            .compactMap { Double($0.split(separator: " ").last!) }.reduce(0, +)
+        #expect(usersMetric == 601)
+        let page = String(decoding: try await s.get("/").1, as: UTF8.self)
+        #expect(page.contains("50 requests of forced users"))
+        let list = try ServerHarness.cli(s, ["experiment", "list"])
+        #expect(list.stdout.contains("not counted: 50 requests of forced users"), "\(list.stdout)")
+        // A real mismatch: half the users the router sends to the online arm never arrive.
+        let table = RouteTable(experiments: [try ExperimentLoader.parse(yaml: String(contentsOfFile: TestSupport.packageRoot.appendingPathComponent("experiments/homepage.yaml").path, encoding: .utf8), file: "homepage.yaml")])
+        var skipped = 0
+        for i in 0..<1600 {
+            let user = "lost-\(i)"
+            if table.assign(experiment: "homepage", user: user)?.arm == "online", i % 2 == 0 { skipped += 1; continue }
+            _ = try await ServerHarness.recommend(s, user: user, candidates: ["1"], k: 1)
+        }
+        let skewed = try await state()
+        #expect((skewed["srm_p_value"] as! Double) < 1e-6, "a lost half of one arm's users went unnoticed: p = \(skewed["srm_p_value"]!) (\(skipped) skipped)")
     }
 
     static let guarded = """

@@ -30,6 +30,10 @@ import Testing
         #expect(try await Self.requests(again) == before)
         _ = try await ServerHarness.recommend(again, user: "count-0")
         #expect(try await Self.requests(again).reduce(0, +) == 41)
+        // The users already counted stay counted: a returning user is not a new one after a restart.
+        let users = (try await ServerHarness.admin(again, "GET", "/v1/admin/experiments/homepage").1["arms"] as? [[String: Any]] ?? [])
+            .map { $0["assigned"] as? Int ?? -1 }.reduce(0, +)
+        #expect(users == 40)
         // A new static file is a new choice.
         try FileManager.default.copyItem(atPath: ServerHarness.staticModel, toPath: dir.appendingPathComponent("x.duet").path)
         try FileManager.default.moveItem(at: dir.appendingPathComponent("x.duet"), to: models.appendingPathComponent("latest.duet"))

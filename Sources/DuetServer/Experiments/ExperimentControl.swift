@@ -1,4 +1,5 @@
 import Atomics
+import DuetEvaluation
 import DuetRouting
 import DuetStore
 import Foundation
@@ -30,7 +31,7 @@ public final class ExperimentControl: Service, Sendable {
     private let current: ManagedAtomic<Snapshot>
     private let writer = AsyncLock()
     /// The counts last saved, by experiment: an idle server writes nothing.
-    private let savedStats = Mutex<[String: (revision: Int, arms: [ExperimentStats.Arm])]>([:])
+    private let savedStats = Mutex<[String: (revision: Int, saved: ExperimentStats.Saved)]>([:])
     let database: DuetDatabase
     let metrics: DuetMetrics
     let logger: Logger
@@ -65,9 +66,13 @@ public final class ExperimentControl: Service, Sendable {
         var restored: [String] = []
         for saved in try await database.stats() {
             guard let stats = snapshot.stats[saved.key], stats.revision == saved.revision,
-                  let arms = try? JSONDecoder().decode([ExperimentStats.Arm].self, from: Data(saved.arms.utf8))
+                  var arms = try? JSONDecoder().decode([ExperimentStats.Arm].self, from: Data(saved.arms.utf8))
             else { continue }
-            stats.restore(arms)
+            let users = saved.users.flatMap { SeenUsers(bytes: [UInt8]($0), count: saved.usersCount ?? 0) }
+            // Rows saved before users were counted held requests in `assigned`: not users, dropped.
+            if users == nil { for i in arms.indices { arms[i].assigned = 0 } }
+            let excluded = saved.excluded.flatMap { try? JSONDecoder().decode(ExperimentStats.Excluded.self, from: Data($0.utf8)) }
+            stats.restore(ExperimentStats.Saved(arms: arms, excluded: excluded ?? .init(), users: users))
             restored.append("\(saved.key)@\(saved.revision)")
         }
         if !restored.isEmpty { logger.info("experiment counts restored", metadata: ["revisions": "\(restored.joined(separator: ","))"]) }
@@ -112,20 +117,22 @@ public final class ExperimentControl: Service, Sendable {
         let now = Date().timeIntervalSince1970
         let encoder = JSONEncoder()
         let changed = savedStats.withLock { saved in
-            s.stats.compactMap { key, stats -> (key: String, revision: Int, arms: [ExperimentStats.Arm])? in
-                let arms = stats.arms
-                if let last = saved[key], last.revision == stats.revision, last.arms == arms { return nil }
-                return (key, stats.revision, arms)
+            s.stats.compactMap { key, stats -> (key: String, revision: Int, saved: ExperimentStats.Saved)? in
+                let now = stats.saved
+                if let last = saved[key], last.revision == stats.revision, last.saved == now { return nil }
+                return (key, stats.revision, now)
             }
         }
         guard !changed.isEmpty else { return }
         let records = changed.compactMap { c -> ExperimentStatsRecord? in
-            guard let json = try? encoder.encode(c.arms) else { return nil }
-            return ExperimentStatsRecord(key: c.key, revision: c.revision, arms: String(decoding: json, as: UTF8.self), savedAt: now)
+            guard let json = try? encoder.encode(c.saved.arms), let excluded = try? encoder.encode(c.saved.excluded) else { return nil }
+            return ExperimentStatsRecord(
+                key: c.key, revision: c.revision, arms: String(decoding: json, as: UTF8.self), savedAt: now,
+                users: c.saved.users.map { Data($0.bytes) }, usersCount: c.saved.users?.count, excluded: String(decoding: excluded, as: UTF8.self))
         }
         do {
             try await database.saveStats(records)
-            savedStats.withLock { saved in for c in changed { saved[c.key] = (c.revision, c.arms) } }
+            savedStats.withLock { saved in for c in changed { saved[c.key] = (c.revision, c.saved) } }
         } catch {
             logger.error("experiment counts not saved", metadata: ["error": "\(error)"])
         }

@@ -26,7 +26,13 @@ struct ExperimentReporter: Sendable {
             key: config.key, revision: snapshot.revisions[config.key]?.revision ?? 0, status: config.status.rawValue,
             srmPValue: snapshot.srmPValue(config),
             yaml: snapshot.revisions[config.key]?.config ?? "",
-            arms: zip(config.arms, assigned).map { ExperimentState.Arm(name: $0.name, weight: $0.weight, model: $0.model.description, assigned: $1) })
+            arms: zip(config.arms, assigned).map { ExperimentState.Arm(name: $0.name, weight: $0.weight, model: $0.model.description, assigned: $1) },
+            excluded: snapshot.stats[config.key].map { Self.excluded($0) })
+    }
+
+    static func excluded(_ stats: ExperimentStats) -> ExcludedRequests {
+        let e = stats.excluded
+        return ExcludedRequests(forced: e.forced, outside: e.outside)
     }
 
     /// The off-policy estimates from one arm's traffic, one per target arm that has events.
@@ -53,7 +59,7 @@ struct ExperimentReporter: Sendable {
                 arm: arm.name, model: arm.model.description, requests: a.requests, feedback: a.feedback, clicks: a.clicks,
                 ctr: a.feedback > 0 ? Double(a.clicks) / Double(a.feedback) : 0, ctrLow: ci.low, ctrHigh: ci.high,
                 logloss: a.logloss, versions: models.slot(arm.model.slot).versions.count,
-                explore: arm.explore.description, policyEstimates: Self.policyEstimates(a, arms: config.arms))
+                explore: arm.explore.description, policyEstimates: Self.policyEstimates(a, arms: config.arms), users: a.assigned)
         }
         var differences: [ExperimentReport.Difference] = []
         if let base = arms.first {
@@ -62,6 +68,7 @@ struct ExperimentReporter: Sendable {
                 differences.append(ExperimentReport.Difference(arm: arm.name, baseline: config.arms[0].name, difference: d.difference, low: d.low, high: d.high))
             }
         }
-        return ExperimentReport(experiment: key, revision: stats.revision, srmPValue: s.srmPValue(config), arms: rows, differences: differences)
+        return ExperimentReport(
+            experiment: key, revision: stats.revision, srmPValue: s.srmPValue(config), arms: rows, differences: differences, excluded: Self.excluded(stats))
     }
 }

@@ -3,12 +3,19 @@ import DuetModels
 import Foundation
 import Synchronization
 
-/// Live per-arm counts of one experiment revision: assignments (for SRM), requests, feedback,
-/// clicks, progressive log loss, and a CTR timeline for the status page. Restarts with each revision;
-/// the counts (not the timeline) are saved in SQLite and continue across restarts.
+/// Live per-arm counts of one experiment revision: distinct users (for SRM), requests, feedback,
+/// clicks, progressive log loss, off-policy estimates, and a CTR timeline for the status page.
+/// Restarts with each revision; the counts (not the timeline) are saved in SQLite and continue
+/// across restarts.
+///
+/// Only users hashed into the experiment count: requests of forced users (`force:`, QA traffic, not
+/// randomised) and of users outside its coverage or namespace (served the default arm) are counted
+/// apart, in `excluded`, and their feedback is left out of every per-arm figure.
 public final class ExperimentStats: Sendable {
     public struct Arm: Sendable, Codable, Equatable {
+        /// Distinct users (`SeenUsers`: each counted the first time the experiment sees it).
         public var assigned = 0
+        /// Requests of users in the experiment.
         public var requests = 0
         public var feedback = 0
         public var clicks = 0
@@ -58,8 +65,24 @@ public final class ExperimentStats: Sendable {
         var clicks: [Int]
     }
 
+    /// Requests not counted for any arm.
+    public struct Excluded: Sendable, Equatable, Codable {
+        public var forced = 0
+        public var outside = 0
+    }
+
+    /// What is saved, and compared to decide whether anything changed.
+    struct Saved: Sendable, Equatable {
+        var arms: [Arm]
+        var excluded: Excluded
+        var users: SeenUsers?
+    }
+
     struct State {
         var arms: [Arm]
+        var excluded = Excluded()
+        /// Allocated with the first counted user (256 KiB).
+        var users: SeenUsers?
         var timeline: [Bucket] = []
     }
 
@@ -74,14 +97,30 @@ public final class ExperimentStats: Sendable {
         self.state = Mutex(State(arms: Array(repeating: Arm(), count: arms)))
     }
 
-    /// A request served by `arm`; `counted` when the user was in the experiment (not forced, not outside).
-    func served(arm: Int, counted: Bool) {
+    /// A request of `user` served by `arm`. Counted for the arm when the user was hashed into the
+    /// experiment; else counted apart as forced or outside.
+    func served(arm: Int, user: String, inExperiment: Bool, forced: Bool) {
         state.withLock { s in
             guard arm < s.arms.count else { return }
-            s.arms[arm].requests += 1
-            if counted { s.arms[arm].assigned += 1 }
+            if forced {
+                s.excluded.forced += 1
+            } else if !inExperiment {
+                s.excluded.outside += 1
+            } else {
+                s.arms[arm].requests += 1
+                if s.users == nil { s.users = SeenUsers() }
+                if s.users!.insert(user) { s.arms[arm].assigned += 1 }
+            }
         }
     }
+
+    /// Requests of forced users and of users outside the experiment.
+    public var excluded: Excluded { state.withLock { $0.excluded } }
+
+    /// Distinct users counted so far (all arms).
+    public var users: Int { state.withLock { $0.users?.count ?? 0 } }
+
+    var saved: Saved { state.withLock { Saved(arms: $0.arms, excluded: $0.excluded, users: $0.users) } }
 
     /// Feedback joined for `arm`, with the served model's predicted probability for log loss.
     func feedback(arm: Int, label: Double, predicted: Double?, now: Date) {
@@ -120,10 +159,13 @@ public final class ExperimentStats: Sendable {
     public var arms: [Arm] { state.withLock { $0.arms } }
 
     /// Continues from saved counts (ignored when the number of arms differs).
-    func restore(_ saved: [Arm]) {
+    func restore(_ saved: Saved) {
         state.withLock { s in
-            guard saved.count == s.arms.count else { return }
-            for i in s.arms.indices { s.arms[i].merge(saved[i]) }
+            guard saved.arms.count == s.arms.count else { return }
+            for i in s.arms.indices { s.arms[i].merge(saved.arms[i]) }
+            s.excluded.forced += saved.excluded.forced
+            s.excluded.outside += saved.excluded.outside
+            if let users = saved.users { s.users = users }
         }
     }
 

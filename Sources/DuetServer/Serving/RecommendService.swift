@@ -138,7 +138,7 @@ final class RecommendService: Sendable {
             slot: ref.slot, versionID: version.id, user: assembled.user,
             ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top),
             propensities: choice.propensities.map { Float($0) }, counted: counted, targets: targets))
-        stats.served(arm: assignment.armIndex, counted: counted)
+        stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
         return RecommendResponse(
             requestID: requestID, experiment: request.experiment, arm: assignment.arm, inExperiment: assignment.inExperiment,

@@ -184,6 +184,18 @@ public final class DuetMetrics: Sendable {
         }
     }
 
+    /// Distinct users counted for an arm (the SRM test's counts).
+    func experimentUsers(experiment: String, arm: String) -> Gauge {
+        gauge("duet_experiment_users", labels: [("experiment", experiment), ("arm", arm)],
+              help: "Distinct users hashed into an experiment arm (forced and outside users excluded) in the live revision")
+    }
+
+    /// Requests of the live revision counted for no arm: `reason` forced or outside.
+    func experimentExcluded(experiment: String, reason: String) -> Gauge {
+        gauge("duet_experiment_excluded_requests", labels: [("experiment", experiment), ("reason", reason)],
+              help: "Requests of forced users or of users outside the experiment, counted for no arm, in the live revision")
+    }
+
     /// An off-policy estimate of arm `arm`'s policy value (first-item click rate) from the traffic
     /// `loggedBy` served: `part` is `value`, `ci_low` or `ci_high` (95%); `estimator` ips, snips or dr.
     func policyValue(experiment: String, arm: String, loggedBy: String, estimator: String, part: String) -> Gauge {

@@ -48,15 +48,21 @@ final class ScrapeCollector: Sendable {
         for (key, p) in experiments.srm() {
             metrics.srmPValue(key).set(to: p)
         }
-        reportPolicyValues()
+        reportExperiments()
         return metrics.emit()
     }
 
-    /// The live off-policy estimates of every experiment (as in its report).
-    func reportPolicyValues() {
+    /// Every experiment's users per arm, excluded requests and live off-policy estimates (as in its report).
+    func reportExperiments() {
         let s = experiments.snapshot
         for config in s.table.experiments {
             guard let stats = s.stats[config.key] else { continue }
+            let excluded = stats.excluded
+            metrics.experimentExcluded(experiment: config.key, reason: "forced").set(to: Double(excluded.forced))
+            metrics.experimentExcluded(experiment: config.key, reason: "outside").set(to: Double(excluded.outside))
+            for (arm, counts) in zip(config.arms, stats.arms) {
+                metrics.experimentUsers(experiment: config.key, arm: arm.name).set(to: Double(counts.assigned))
+            }
             for (loggedBy, counts) in zip(config.arms, stats.arms) {
                 for e in ExperimentReporter.policyEstimates(counts, arms: config.arms) {
                     for (estimator, interval) in [("ips", e.ips), ("snips", e.snips), ("dr", e.dr)] {

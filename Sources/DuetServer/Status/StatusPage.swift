@@ -24,6 +24,9 @@ public struct StatusPage: Sendable {
         public var status: String
         public var srmPValue: Double
         public var arms: [Arm]
+        /// Requests of forced users and of users outside the experiment (counted for no arm).
+        public var forced = 0
+        public var outside = 0
     }
 
     public struct Version: Sendable {
@@ -72,17 +75,20 @@ public struct StatusPage: Sendable {
             let totalAssigned = max(1, e.arms.reduce(0) { $0 + $1.assigned })
             let srmClass = e.srmPValue < 0.001 ? "warn" : ""
             h += "<div class=exp><h3>\(esc(e.key)) <span class=muted>revision \(e.revision) · \(esc(e.status))</span></h3>"
-            h += "<div>SRM p-value: <span class=\"\(srmClass)\">\(fmt(e.srmPValue, 4))</span></div>"
-            h += "<table><tr><th>arm</th><th>model</th><th>configured</th><th>observed</th><th>requests</th><th>feedback</th><th>clicks</th><th>CTR</th></tr>"
+            h += "<div>SRM p-value (distinct users): <span class=\"\(srmClass)\">\(fmt(e.srmPValue, 4))</span></div>"
+            h += "<table><tr><th>arm</th><th>model</th><th>configured</th><th>observed</th><th>users</th><th>requests</th><th>feedback</th><th>clicks</th><th>CTR</th></tr>"
             for (i, a) in e.arms.enumerated() {
                 let ctr = a.feedback > 0 ? Double(a.clicks) / Double(a.feedback) : 0
                 let swatch = "<span style=\"color:\(Self.palette[i % Self.palette.count])\">■</span>"
                 let model = a.failing.map { "<span class=warn title=\"\(esc($0))\">\(esc(a.model)) ⚠ failing</span>" } ?? esc(a.model)
                 h += "<tr><td>\(swatch) \(esc(a.name))</td><td>\(model)</td>"
                 h += "<td class=num>\(pct(a.configuredShare))</td><td class=num>\(pct(Double(a.assigned) / Double(totalAssigned)))</td>"
-                h += "<td class=num>\(a.requests)</td><td class=num>\(a.feedback)</td><td class=num>\(a.clicks)</td><td class=num>\(pct(ctr, 2))</td></tr>"
+                h += "<td class=num>\(a.assigned)</td><td class=num>\(a.requests)</td><td class=num>\(a.feedback)</td><td class=num>\(a.clicks)</td><td class=num>\(pct(ctr, 2))</td></tr>"
             }
             h += "</table>"
+            if e.forced + e.outside > 0 {
+                h += "<div class=muted>not counted for any arm: \(e.forced) requests of forced users, \(e.outside) of users outside the experiment</div>"
+            }
             for a in e.arms { if let why = a.failing { h += "<div class=warn>arm \(esc(a.name)) is failing: \(esc(why)) (/readyz answers 503)</div>" } }
             h += chart(e)
             h += "</div>"

@@ -31,7 +31,8 @@ struct StatusReporter: Sendable {
                         name: arm.name, model: arm.model.description, configuredShare: arm.weight, assigned: a.assigned,
                         requests: a.requests, clicks: a.clicks, feedback: a.feedback, ctrSeries: i < series.count ? series[i] : [],
                         failing: pinProblems.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) })
-                })
+                },
+                forced: stats?.excluded.forced ?? 0, outside: stats?.excluded.outside ?? 0)
         }
         let audit = withAudit ? try await database.auditEntries(limit: 15).map(AuditRecord.init) : nil
         let slots = models.slots.map { slot in
