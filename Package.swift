@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "DuetServerTests",
             dependencies: [
-                "DuetServer", "DuetTestSupport",
+                "DuetServer", "DuetTestSupport", "DuetIngest",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

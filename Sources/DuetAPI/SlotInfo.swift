@@ -9,12 +9,18 @@ public struct SlotInfo: Codable, Sendable {
         public var logloss: Double?
         public var auc: Double?
         public var current: Bool
+        /// Marked healthy by the guardrail (a whole block of feedback found it no worse than the static model).
+        public var healthy: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case id, parentID = "parent_id", kind, createdAt = "created_at", examples, logloss, auc, current
+            case id, parentID = "parent_id", kind, createdAt = "created_at", examples, logloss, auc, current, healthy
         }
 
-        public init(id: String, parentID: String?, kind: String, createdAt: Double, examples: Int, logloss: Double?, auc: Double?, current: Bool) {
+        public init(
+            id: String, parentID: String?, kind: String, createdAt: Double, examples: Int, logloss: Double?, auc: Double?, current: Bool,
+            healthy: Bool? = nil
+        ) {
+            self.healthy = healthy
             self.id = id
             self.parentID = parentID
             self.kind = kind

@@ -19,9 +19,24 @@ public final class ModelSlot: Sendable {
     public let name: String
     public let capacity: Int
     private let currentBox: ManagedAtomic<Box>
-    /// Kept versions, oldest first, the ids current was before (for "previous"), and the ids a
-    /// running experiment pins (kept beyond capacity for as long as they are pinned).
-    private let history = Mutex<(versions: [ModelVersion], trail: [String], pinned: Set<String>)>(([], [], []))
+    struct History {
+        /// Kept versions, oldest first.
+        var versions: [ModelVersion] = []
+        /// The ids current was before (for "previous").
+        var trail: [String] = []
+        /// Ids a running experiment pins (kept beyond capacity for as long as they are pinned).
+        var pinned: Set<String> = []
+        /// Ids the guardrail is evaluating (kept beyond capacity until it decides).
+        var held: Set<String> = []
+        /// The newest versions the guardrail marked healthy, oldest first (kept beyond capacity).
+        var healthy: [String] = []
+
+        var kept: Set<String> { pinned.union(held).union(healthy) }
+    }
+
+    /// How many healthy versions are kept beyond capacity.
+    public static let healthyKept = 4
+    private let history = Mutex(History())
 
     public init(name: String, capacity: Int = 16) {
         self.name = name
@@ -45,7 +60,7 @@ public final class ModelSlot: Sendable {
             if let old = currentBox.load(ordering: .relaxed).version { h.trail.append(old.id) }
             h.versions.removeAll { $0.id == version.id }
             h.versions.append(version)
-            Self.thin(&h.versions, capacity: capacity, pinned: h.pinned)
+            Self.thin(&h.versions, capacity: capacity, pinned: h.kept)
             if h.trail.count > capacity * 4 { h.trail.removeFirst(h.trail.count - capacity * 4) }
             currentBox.store(Box(version), ordering: .releasing)
         }
@@ -57,7 +72,7 @@ public final class ModelSlot: Sendable {
         history.withLock { h in
             let have = Set(h.versions.map(\.id))
             h.versions.insert(contentsOf: older.filter { !have.contains($0.id) }, at: 0)
-            Self.thin(&h.versions, capacity: capacity, pinned: h.pinned)
+            Self.thin(&h.versions, capacity: capacity, pinned: h.kept)
         }
     }
 
@@ -69,6 +84,30 @@ public final class ModelSlot: Sendable {
 
     /// The ids pinned now.
     public var pinnedIDs: Set<String> { history.withLock { $0.pinned } }
+
+    /// Every id kept beyond capacity: pinned, held and healthy (their checkpoints stay on disk too).
+    public var keptIDs: Set<String> { history.withLock { $0.kept } }
+
+    /// Keeps the versions `ids` while the guardrail evaluates them (replaces the previous set).
+    public func hold(_ ids: Set<String>) {
+        history.withLock { h in h.held = ids }
+    }
+
+    /// Marks a kept version healthy: it stays among the newest `healthyKept` healthy versions.
+    /// False when the slot no longer has it.
+    @discardableResult
+    public func markHealthy(_ id: String) -> Bool {
+        history.withLock { h in
+            guard h.versions.contains(where: { $0.id == id }) else { return false }
+            h.healthy.removeAll { $0 == id }
+            h.healthy.append(id)
+            if h.healthy.count > Self.healthyKept { h.healthy.removeFirst(h.healthy.count - Self.healthyKept) }
+            return true
+        }
+    }
+
+    /// The healthy versions kept, oldest first.
+    public var healthyIDs: [String] { history.withLock { $0.healthy } }
 
     /// Drops the oldest unpinned versions until at most `capacity` unpinned are left.
     static func thin(_ versions: inout [ModelVersion], capacity: Int, pinned: Set<String>) {

@@ -148,15 +148,27 @@ import Testing
         }
     }
 
-    @Test func theGuardrailRollsBackADivergingOnlineModelButNotAHealthyOne() async throws {
+    /// The online model's mean predicted click rate over the 34 OBD items for one user.
+    static func meanPrediction(_ s: DuetServerProcess) async throws -> Double {
+        let r = try await ServerHarness.recommend(s, user: "probe", candidates: (0..<34).map(String.init), k: 34)
+        let scores = (r["items"] as? [[String: Any]] ?? []).compactMap { ($0["score"] as? NSNumber)?.doubleValue }
+        return scores.reduce(0, +) / Double(max(1, scores.count))
+    }
+
+    @Test func theGuardrailRestoresAHealthyVersionAfterPoisoningButLeavesHonestTrafficAlone() async throws {
         let s = try await ServerHarness.start(try ServerHarness.dataDirectory(), ["--config", try Self.configFile()])
         defer { s.stop() }
-        _ = try ServerHarness.cli(s, ["experiment", "apply", try Self.write(Self.guarded)])
+        _ = try ServerHarness.cli(s, ["experiment", "apply", try Self.write(Self.guarded + "\nforce: {probe: online}\n")])
         try await Self.feed(s, 400, adversarial: false)
         try await Task.sleep(for: .milliseconds(300))
         var audit = try ServerHarness.cli(s, ["audit"]).stdout
         #expect(!audit.contains("model.guardrail_rollback"), "healthy stream rolled back:\n\(audit)")
+        let slot = try await ServerHarness.admin(s, "GET", "/v1/admin/models/online").1
+        let healthy = (slot["versions"] as? [[String: Any]] ?? []).filter { $0["healthy"] as? Bool == true }.compactMap { $0["id"] as? String }
+        #expect(!healthy.isEmpty, "no version marked healthy after 400 honest events: \(slot)")
+        let before = try await Self.meanPrediction(s)
 
+        // Bot clicks on everything, then ordinary zeros: the model that learned the burst is now far off.
         try await Self.feed(s, 900, adversarial: true)
         let fired = try await ServerHarness.eventually(5) {
             audit = try ServerHarness.cli(s, ["audit"]).stdout
@@ -167,6 +179,12 @@ import Testing
         let metrics = String(decoding: try await s.get("/metrics").1, as: UTF8.self)
         #expect(metrics.contains("duet_model_rollbacks_total{slot=\"online\",reason=\"guardrail\"}"))
         #expect(s.log.contains("guardrail rolled the online model back"))
+        #expect(s.log.contains("healthy=true"), "the rollback did not reach a healthy version")
+        let page = String(decoding: try await s.get("/").1, as: UTF8.self)
+        #expect(page.contains("the guardrail (guardrail:homepage) rolled the online model back"))
+        // Back to a version from before the burst: predictions within 1.5× of their pre-poison level.
+        let after = try await Self.meanPrediction(s)
+        #expect(after <= 1.5 * before, "mean prediction \(after) after the rollback vs \(before) before the poisoning")
     }
 
     /// A config that publishes often, so divergence shows in served versions quickly.

@@ -4,43 +4,16 @@ import Logging
 import Synchronization
 
 /// The online model's guardrail. Every feedback event is scored by the static and the online model
-/// before the learner sees it; per experiment with `guardrails:`, when the online model's log loss
-/// over the last `window` events exceeds the static model's by `max_logloss_ratio` (after
-/// `min_examples`), or the online model predicts a non-finite value, the online slot is rolled back to
-/// the last version that was healthy, and the learner continues from there.
+/// before the learner sees it; per experiment with `guardrails:`, a `GuardrailMonitor` runs a
+/// sequential test on the paired log-loss difference. Versions that a whole block of events found
+/// no worse are marked healthy in the online slot (the newest `ModelSlot.healthyKept` are kept in
+/// memory and on disk). When the test finds the online model worse (or it predicts a non-finite
+/// value), the online slot rolls back to the newest healthy version — one from before the block in
+/// which the degradation showed — the learner continues from there (its weights and optimizer
+/// state), and the rollback is logged, counted (`duet_model_rollbacks_total{reason="guardrail"}`),
+/// audited and shown on the status page. Every monitor then starts a new epoch.
 final class Guardrail: Sendable {
-    struct Window {
-        var staticLoss: [Double]
-        var onlineLoss: [Double]
-        var index = 0
-        var filled = 0
-        var seen = 0
-        var staticSum = 0.0
-        var onlineSum = 0.0
-        var lastGoodVersion: String?
-
-        init(size: Int) {
-            staticLoss = Array(repeating: 0, count: size)
-            onlineLoss = Array(repeating: 0, count: size)
-        }
-
-        mutating func add(staticLoss s: Double, onlineLoss o: Double) {
-            staticSum += s - staticLoss[index]
-            onlineSum += o - onlineLoss[index]
-            staticLoss[index] = s
-            onlineLoss[index] = o
-            index = (index + 1) % staticLoss.count
-            filled = min(filled + 1, staticLoss.count)
-            seen += 1
-        }
-    }
-
-    enum Verdict {
-        case healthy
-        case diverged(String)
-    }
-
-    private let windows = Mutex<[String: Window]>([:])
+    private let monitors = Mutex<[String: GuardrailMonitor]>([:])
     private let busy = Mutex<Bool>(false)
     let models: ModelRegistry
     let experiments: ExperimentControl
@@ -52,7 +25,8 @@ final class Guardrail: Sendable {
         self.logger = logger
     }
 
-    /// Scores one feedback event with both models and rolls the online slot back when it diverged.
+    /// Scores one feedback event with both models, marks versions healthy, and rolls the online slot
+    /// back when the online model is found worse.
     func observe(experiment: String, features: [Feature], label: Double) async {
         guard let config = experiments.snapshot.table.experiment(experiment), let rails = config.guardrails,
               let ratio = rails.maxLoglossRatio,
@@ -60,35 +34,58 @@ final class Guardrail: Sendable {
         else { return }
         let pStatic = staticModel.predict(features)
         let pOnline = onlineModel.predict(features)
-        let size = max(1, rails.window ?? 1000), minExamples = rails.minExamples ?? 100
-        let verdict: Verdict = windows.withLock { all in
-            var w = all[experiment] ?? Window(size: size)
-            if w.staticLoss.count != size { w = Window(size: size) }
-            defer { all[experiment] = w }
-            guard pOnline.isFinite else { return .diverged("the online model predicted a non-finite value") }
-            w.add(staticLoss: ProgressiveMetrics.logloss(p: pStatic, label: label), onlineLoss: ProgressiveMetrics.logloss(p: pOnline, label: label))
-            guard w.seen >= minExamples, w.filled > 0 else { return .healthy }
-            let s = w.staticSum / Double(w.filled), o = w.onlineSum / Double(w.filled)
-            if o > s * ratio {
-                return .diverged(String(format: "online log loss %.5f > %.2f × static %.5f over the last %d events", o, ratio, s, w.filled))
+        let window = max(1, rails.window ?? 2000), minExamples = rails.minExamples ?? 500
+        let (decision, heldChanged, held) = monitors.withLock { all -> (GuardrailMonitor.Decision, Bool, Set<String>) in
+            var m = all[experiment] ?? GuardrailMonitor(ratio: ratio, window: window, minExamples: minExamples)
+            if m.ratio != ratio || m.window != window || m.minExamples != minExamples {
+                m = GuardrailMonitor(ratio: ratio, window: window, minExamples: minExamples)
             }
-            w.lastGoodVersion = onlineModel.id
-            return .healthy
+            let start = m.blockStart
+            let d: GuardrailMonitor.Decision = pOnline.isFinite
+                ? m.add(label: label, staticPrediction: pStatic, onlinePrediction: pOnline, onlineVersion: onlineModel.id)
+                : .degraded("the online model predicted a non-finite value")
+            all[experiment] = m
+            return (d, m.blockStart != start, Set(all.values.compactMap(\.blockStart)))
         }
-        guard case .diverged(let why) = verdict else { return }
-        // One rollback at a time; the window restarts after it.
+        if heldChanged { models.onlineSlot.hold(held) }
+        switch decision {
+        case .continuing:
+            return
+        case .blockEnded(let healthy):
+            if let healthy, models.onlineSlot.markHealthy(healthy) {
+                logger.info("online version marked healthy", metadata: ["experiment": "\(experiment)", "version": "\(healthy)"])
+            }
+        case .degraded(let why):
+            await rollBack(experiment: experiment, from: onlineModel.id, why: why)
+        }
+    }
+
+    /// Returns the online slot to its newest healthy version (else the version the failing block
+    /// started with), once at a time; every monitor starts over.
+    private func rollBack(experiment: String, from current: String, why: String) async {
         guard busy.withLock({ b -> Bool in defer { b = true }; return !b }) else { return }
         defer { busy.withLock { $0 = false } }
-        let target = windows.withLock { all -> String? in
-            let good = all[experiment]?.lastGoodVersion
-            all[experiment] = Window(size: size)
-            return good
+        let blockStart = monitors.withLock { all -> String? in
+            defer { all = [:] }
+            return all[experiment]?.blockStart
         }
-        let to = (target != nil && target != onlineModel.id && models.onlineSlot.version(target!) != nil) ? target : nil
+        let slot = models.onlineSlot
+        let healthy = slot.healthyIDs.last { $0 != current && slot.version($0) != nil }
+        let fallback = blockStart.flatMap { $0 != current && slot.version($0) != nil ? $0 : nil }
+        guard let target = healthy ?? fallback else {
+            logger.error("guardrail: the online model is worse but no earlier version is kept to return to", metadata: [
+                "experiment": "\(experiment)", "current": "\(current)", "why": "\(why)",
+            ])
+            return
+        }
         do {
-            let swap = try await models.rollback(slot: .online, to: to, actor: "guardrail:\(experiment)", reason: .guardrail)
+            let swap = try await models.rollback(
+                slot: .online, to: target, actor: "guardrail:\(experiment)", reason: .guardrail,
+                why: why + (healthy == nil ? " (no version marked healthy yet: back to the version the block started with)" : ""))
+            slot.hold([])
             logger.warning("guardrail rolled the online model back", metadata: [
-                "experiment": "\(experiment)", "from": "\(swap.from.id)", "to": "\(swap.to.id)", "why": "\(why)",
+                "experiment": "\(experiment)", "from": "\(swap.from.id)", "to": "\(swap.to.id)",
+                "healthy": "\(healthy != nil)", "why": "\(why)",
             ])
         } catch {
             logger.error("guardrail rollback failed", metadata: ["experiment": "\(experiment)", "why": "\(why)", "error": "\(error)"])

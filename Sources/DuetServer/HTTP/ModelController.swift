@@ -31,10 +31,11 @@ struct ModelController: Sendable {
     }
 
     static func info(_ slot: ModelSlot) -> SlotInfo {
-        let current = slot.current?.id
+        let current = slot.current?.id, healthy = Set(slot.healthyIDs)
         return SlotInfo(slot: slot.name, current: current, versions: slot.versions.reversed().map {
             SlotInfo.Version(id: $0.id, parentID: $0.parentID, kind: $0.kind.rawValue, createdAt: $0.createdAt.timeIntervalSince1970,
-                             examples: $0.examples, logloss: $0.metrics.logloss, auc: $0.metrics.auc, current: $0.id == current)
+                             examples: $0.examples, logloss: $0.metrics.logloss, auc: $0.metrics.auc, current: $0.id == current,
+                             healthy: healthy.contains($0.id))
         })
     }
 

@@ -140,7 +140,7 @@ final class LearnerService: Service, Sendable {
         let slot = registry.onlineSlot
         let refused = refusedFiles.withLock { $0 }
         let files = ModelFiles.list(in: directory).filter { $0 != directory + "/\(current.id).duet" && !refused.contains($0) }
-        let pinned = slot.pinnedIDs
+        let pinned = slot.keptIDs
         let wanted = files.suffix(slot.capacity - 1) + files.dropLast(slot.capacity - 1).filter {
             pinned.contains(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)
         }
@@ -204,7 +204,7 @@ final class LearnerService: Service, Sendable {
     private func writeCheckpoint() async {
         let online = registry.onlineSlot
         // A pinned version is kept on disk too, so the pin survives a restart.
-        for id in online.pinnedIDs {
+        for id in online.keptIDs {
             let pinnedPath = directory + "/\(id).duet"
             guard let pv = online.version(id), !FileManager.default.fileExists(atPath: pinnedPath) else { continue }
             do {
@@ -223,9 +223,9 @@ final class LearnerService: Service, Sendable {
             lastCheckpointed.withLock { $0 = v.id }
             checkpointOffsets.withLock { $0[path] = v.feedbackOffset }
             try await database.register([registry.record(v, slot: .online, source: "checkpoint", path: path)])
-            try await database.thinModelVersions(slot: SlotName.online.rawValue, keep: online.pinnedIDs)
+            try await database.thinModelVersions(slot: SlotName.online.rawValue, keep: online.keptIDs)
             let files = ModelFiles.list(in: directory)
-            let keep = Set(online.versions.map { directory + "/\($0.id).duet" } + online.pinnedIDs.map { directory + "/\($0).duet" } + [path])
+            let keep = Set(online.versions.map { directory + "/\($0.id).duet" } + online.keptIDs.map { directory + "/\($0).duet" } + [path])
             for old in files.dropLast(5) where !keep.contains(old) { try? FileManager.default.removeItem(atPath: old) }
             trimLog()
         } catch {

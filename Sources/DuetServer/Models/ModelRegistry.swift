@@ -19,6 +19,18 @@ public final class ModelRegistry: Sendable {
     private let learnerBox = Mutex<OnlineLearner?>(nil)
     private let brokenPins = Mutex<[String]>([])
     private let pinnedExperiments = Mutex<[ExperimentConfig]>([])
+    private let lastGuardrail = Mutex<GuardrailRollback?>(nil)
+
+    /// The guardrail's last rollback, for the status page.
+    struct GuardrailRollback: Sendable {
+        var at: Date
+        var actor: String
+        var from: String
+        var to: String
+        var why: String
+    }
+
+    var lastGuardrailRollback: GuardrailRollback? { lastGuardrail.withLock { $0 } }
 
     /// `models/static/CURRENT`: the static version an operator chose (promote or rollback), kept
     /// across restarts; a new static file arriving replaces the choice (a deploy is a choice too).
@@ -142,7 +154,7 @@ public final class ModelRegistry: Sendable {
     }
 
     /// Rolls `slot` back (to `id`, or the previous version), re-points the learner, audits.
-    func rollback(slot name: SlotName, to id: String?, actor: String, reason: RollbackReason = .manual) async throws -> ModelSlot.Swap {
+    func rollback(slot name: SlotName, to id: String?, actor: String, reason: RollbackReason = .manual, why: String? = nil) async throws -> ModelSlot.Swap {
         let swap: ModelSlot.Swap
         do { swap = try slot(name).rollback(to: id) } catch let e as SlotError {
             throw ModelError.rollbackRefused(e.description)
@@ -151,6 +163,9 @@ public final class ModelRegistry: Sendable {
         if name == .static { rememberStaticChoice(swap.to.id) }
         metrics.swapDuration.record(swap.duration)
         metrics.rollbacks(slot: name, reason: reason).increment()
+        if reason == .guardrail {
+            lastGuardrail.withLock { $0 = GuardrailRollback(at: clock.now(), actor: actor, from: swap.from.id, to: swap.to.id, why: why ?? "") }
+        }
         published(swap.to, slot: name)
         try await database.audit([AuditEntry(
             actor: actor, action: reason == .guardrail ? "model.guardrail_rollback" : "model.rollback", target: name.rawValue,

@@ -35,6 +35,8 @@ public struct StatusPage: Sendable {
         public var examples: Int
         public var logloss: Double?
         public var current: Bool
+        /// Marked healthy by the guardrail.
+        public var healthy = false
     }
 
     public struct Slot: Sendable {
@@ -49,6 +51,8 @@ public struct StatusPage: Sendable {
     /// The last audit rows; nil when the caller is not an admin (actors and changes stay private).
     public var audit: [AuditRecord]?
     public var bucketSeconds: Int
+    /// The guardrail's last rollback: when, by which experiment, from → to, and why.
+    public var guardrail: (at: Double, actor: String, from: String, to: String, why: String)? = nil
 
     static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
@@ -94,11 +98,14 @@ public struct StatusPage: Sendable {
             h += "</div>"
         }
         h += "<h2>Models</h2>"
+        if let g = guardrail {
+            h += "<div class=warn>\(date(g.at)): the guardrail (\(esc(g.actor))) rolled the online model back \(esc(g.from)) → \(esc(g.to)): \(esc(g.why))</div>"
+        }
         for s in slots {
             h += "<h3>\(esc(s.name))</h3><table><tr><th>version</th><th>created</th><th>examples</th><th>log loss</th><th></th></tr>"
             for v in s.versions {
                 h += "<tr\(v.current ? " class=cur" : "")><td>\(esc(v.id))</td><td>\(date(v.createdAt))</td><td class=num>\(v.examples)</td>"
-                h += "<td class=num>\(v.logloss.map { fmt($0, 5) } ?? "–")</td><td>\(v.current ? "current" : "")</td></tr>"
+                h += "<td class=num>\(v.logloss.map { fmt($0, 5) } ?? "–")</td><td>\([v.current ? "current" : "", v.healthy ? "healthy" : ""].filter { !$0.isEmpty }.joined(separator: ", "))</td></tr>"
             }
             if s.versions.isEmpty { h += "<tr><td colspan=5 class=muted>no version yet</td></tr>" }
             h += "</table>"

@@ -36,14 +36,17 @@ struct StatusReporter: Sendable {
         }
         let audit = withAudit ? try await database.auditEntries(limit: 15).map(AuditRecord.init) : nil
         let slots = models.slots.map { slot in
-            let current = slot.current?.id
+            let current = slot.current?.id, healthy = Set(slot.healthyIDs)
             return StatusPage.Slot(name: slot.name, versions: slot.versions.reversed().map {
-                StatusPage.Version(id: $0.id, createdAt: $0.createdAt.timeIntervalSince1970, examples: $0.examples, logloss: $0.metrics.logloss, current: $0.id == current)
+                StatusPage.Version(
+                    id: $0.id, createdAt: $0.createdAt.timeIntervalSince1970, examples: $0.examples, logloss: $0.metrics.logloss,
+                    current: $0.id == current, healthy: healthy.contains($0.id))
             })
         }
         let featureVersions = await features.currentVersions().sorted { $0.key < $1.key }.map { (set: $0.key, version: $0.value) }
         return StatusPage(
             experiments: experimentsShown, slots: slots, featureVersions: featureVersions,
-            featureStore: featureStore, audit: audit, bucketSeconds: s.stats.values.first?.bucketSeconds ?? 10)
+            featureStore: featureStore, audit: audit, bucketSeconds: s.stats.values.first?.bucketSeconds ?? 10,
+            guardrail: models.lastGuardrailRollback.map { ($0.at.timeIntervalSince1970, $0.actor, $0.from, $0.to, $0.why) })
     }
 }
