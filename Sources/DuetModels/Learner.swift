@@ -31,8 +31,11 @@ public struct Learner: Sendable {
     var sums: [Float] = []
     public static let maxAbsValue: Float = 1e6
 
-    /// A new model, or one that continues from `start` (its weights, bias counts and config).
-    public init(config: ModelConfig = ModelConfig(), start: ModelVersion? = nil, metricsWindow: Int = 10_000) {
+    /// A new model, or one that continues from `start` (its weights, bias counts and config) and,
+    /// when given, the optimizer state it was saved with (see `OptimizerState`). A state that does not
+    /// fit `start`'s config is not used (the caller checks `fits` first); without one the optimizer
+    /// starts fresh, as a new model's would.
+    public init(config: ModelConfig = ModelConfig(), start: ModelVersion? = nil, optimizerState: OptimizerState? = nil, metricsWindow: Int = 10_000) {
         let config = start?.config ?? config
         self.config = config
         let n = config.size, k = config.k
@@ -52,16 +55,28 @@ public struct Learner: Sendable {
             positives = 0
             seen = 0
         }
-        let initial: Float = config.optimizer == .adagrad ? 1 : 0
-        gw = Array(repeating: initial, count: n)
-        gv = Array(repeating: 1, count: n * k)
-        z = config.optimizer == .ftrl ? Array(repeating: 0, count: n) : []
+        let state = optimizerState.flatMap { $0.fits(config) ? $0 : nil } ?? OptimizerState(fresh: config)
+        gw = state.linear
+        gv = state.factors
+        z = state.z
+        hasSavedOptimizerState = optimizerState?.fits(config) == true
         dirtyW = Array(repeating: false, count: (n + WeightPages.pageSize - 1) >> WeightPages.pageShift)
         dirtyV = Array(repeating: false, count: (n * k + WeightPages.pageSize - 1) >> WeightPages.pageShift)
         metrics = ProgressiveMetrics(window: metricsWindow)
         sums = Array(repeating: 0, count: k)
-        if start != nil { alignFTRL() }
+        if start != nil && !hasSavedOptimizerState { alignFTRL() }
     }
+
+    /// The optimizer's accumulators now (for a checkpoint or a static model file). The arrays are
+    /// shared with the learner until its next update, which then copies them once: taking the state
+    /// costs no copy here, and one copy of the accumulators later.
+    public var optimizerState: OptimizerState {
+        OptimizerState(optimizer: config.optimizer, linear: gw, factors: gv, z: z)
+    }
+
+    /// True when the accumulators came from a saved state (at the start or the last reset), false
+    /// when they started fresh.
+    public private(set) var hasSavedOptimizerState = false
 
     var bias: Float {
         ModelVersion.bias(positives: positives + config.priorPositives, seen: seen + config.priorPositives + config.priorNegatives)
@@ -140,7 +155,7 @@ public struct Learner: Sendable {
                                         let sigma = ((gw[i] + gi * gi).squareRoot() - gw[i].squareRoot()) / alpha
                                         z[i] += gi - sigma * w[i]
                                         gw[i] += gi * gi
-                                        w[i] = abs(z[i]) <= l1 ? 0 : -(z[i] - (z[i] > 0 ? l1 : -l1)) / ((beta + gw[i].squareRoot()) / alpha + l2)
+                                        w[i] = OptimizerState.ftrlWeight(z: z[i], n: gw[i], alpha: alpha, beta: beta, l1: l1, l2: l2)
                                         dirtyW[i >> WeightPages.pageShift] = true
                                     }
                                 }
@@ -182,8 +197,11 @@ public struct Learner: Sendable {
             config: config, positives: positives, seen: seen, weights: publishedW, factors: publishedV, feedbackOffset: feedbackOffset)
     }
 
-    /// Continues from `version` (after a rollback): its weights and bias counts; optimizer state is kept.
-    public mutating func reset(to version: ModelVersion) {
+    /// Continues from `version` (after a rollback): its weights and bias counts, and `optimizerState`
+    /// when it is given and fits (the state saved with `version`'s checkpoint). Without one the
+    /// learner keeps its own accumulators (FTRL's z realigned to the new weights): they only grow, so
+    /// they are at least those `version` had, and its steps are no larger than `version`'s own would be.
+    public mutating func reset(to version: ModelVersion, optimizerState: OptimizerState? = nil) {
         guard version.config.size == config.size, version.config.k == config.k else { return }
         w = version.weights.flattened()
         v = version.factors.flattened()
@@ -193,7 +211,14 @@ public struct Learner: Sendable {
         for i in dirtyV.indices { dirtyV[i] = false }
         positives = version.positives
         seen = version.seen
-        alignFTRL()
+        if let optimizerState, optimizerState.fits(config) {
+            gw = optimizerState.linear
+            gv = optimizerState.factors
+            z = optimizerState.z
+            hasSavedOptimizerState = true
+        } else {
+            alignFTRL()
+        }
     }
 
     /// FTRL keeps its weights as a function of z and n: after weights come from elsewhere (a warm

@@ -6,21 +6,35 @@ import Foundation
 /// | bytes | content |
 /// |---|---|
 /// | 8 | magic `DUETMODL` |
-/// | 4 | format version (u32, = 1) |
+/// | 4 | format version (u32): 1, or 2 when the file has an optimizer-state section |
 /// | 4 | header length H (u32) |
-/// | H | header: UTF-8 JSON — id, parent_id, kind, created_at, examples, metrics, config (bits, k, interactions, optimizer and its hyper-parameters), positives, seen |
+/// | H | header: UTF-8 JSON — id, parent_id, kind, created_at, examples, metrics, config (bits, k, interactions, optimizer and its hyper-parameters), positives, seen; with a state section `optimizer_state` (`"adagrad"` or `"ftrl"`, the config's optimizer) and `optimizer_state_bytes` (S, the section's length) |
 /// | 8 | weight count N (u64, = 2^bits) |
 /// | 4·N | linear weights (f32) |
 /// | 8 | factor count M (u64, = 2^bits·k) |
 /// | 4·M | factor weights (f32), slot i's factor f at i·k + f |
+/// | S | optional optimizer state (`OptimizerState`), S = 24 + 4·(N + M + Z): |
+/// | 8 | accumulator count (u64, = N) |
+/// | 4·N | per linear weight: AdaGrad Σg² (≥ 1) or FTRL n (≥ 0), f32, each ≤ 10³⁰ |
+/// | 8 | factor accumulator count (u64, = M) |
+/// | 4·M | per factor value: AdaGrad Σg² (≥ 1, ≤ 10³⁰) |
+/// | 8 | z count Z (u64: N under FTRL, 0 under AdaGrad) |
+/// | 4·Z | FTRL z (f32), each giving a weight within ±`maxAbsWeight` |
 /// | 32 | SHA-256 of every byte before it |
+///
+/// A file without the state section (written before it existed, or by a writer that had none)
+/// reads as before; its learner starts the optimizer fresh.
 ///
 /// Written atomically (temporary file in the same directory, fsync, rename); read in one go and
 /// refused whole when truncated, tampered with, inconsistent or out of range: the checksum proves
 /// only that the file is whole, not that its writer meant well (`decode`).
 public enum ModelFile {
     static let magic = Array("DUETMODL".utf8)
+    /// Written for files without an optimizer state (readable by every build).
     static let formatVersion: UInt32 = 1
+    /// Written for files with one (a build that predates the state refuses them by version, not by
+    /// a puzzling layout error).
+    static let formatVersionWithState: UInt32 = 2
     /// No weight of a file is larger in magnitude (trained weights stay below about 10³): sums and
     /// squares of weights times feature values stay finite, so a model that reads scores finitely.
     public static let maxAbsWeight: Float = 1e6
@@ -37,6 +51,10 @@ public enum ModelFile {
         var seen: Double
         /// Absent in files written before the feedback log (read as 0).
         var feedback_offset: UInt64?
+        /// The optimizer whose state follows the factors; absent when no state does.
+        var optimizer_state: ModelConfig.Optimizer?
+        /// The optimizer-state section's length in bytes (with `optimizer_state`).
+        var optimizer_state_bytes: UInt64?
 
         /// Longest id (a file name: checkpoints are written as `<id>.duet`).
         static let maxIDLength = 255
@@ -69,29 +87,57 @@ public enum ModelFile {
             do { try config.validate() } catch {
                 throw invalid("config.\(error.field)", error.value, error.expected, nonFinite: error.nonFinite)
             }
+            switch (optimizer_state, optimizer_state_bytes) {
+            case (nil, nil): break
+            case (let optimizer?, let length?):
+                guard optimizer == config.optimizer else {
+                    throw invalid("optimizer_state", optimizer.rawValue, "must be the config's optimizer (\(config.optimizer.rawValue))")
+                }
+                // bits and k are bounded now: the expected length fits an Int.
+                guard length == UInt64(Self.stateLength(config)) else {
+                    throw ModelFileError(
+                        .layout, "\(name): header field optimizer_state_bytes = \(length): a \(optimizer.rawValue) state for bits = \(config.bits), "
+                            + "k = \(config.k) has \(Self.stateLength(config)) bytes")
+                }
+            default:
+                throw ModelFileError(.header, "\(name): bad header: optimizer_state and optimizer_state_bytes come together")
+            }
+        }
+
+        /// The optimizer-state section's length for `config` (three counts and their floats).
+        static func stateLength(_ config: ModelConfig) -> Int {
+            let c = OptimizerState.counts(for: config)
+            return 24 + 4 * (c.linear + c.factors + c.z)
         }
     }
 
-    public static func encode(_ v: ModelVersion) throws -> [UInt8] {
+    /// The file's bytes for `v` and, when given, its optimizer state (which must fit `v.config`).
+    public static func encode(_ v: ModelVersion, optimizerState state: OptimizerState? = nil) throws -> [UInt8] {
+        if let state, !state.fits(v.config) {
+            throw ModelFileError(
+                .layout, "\(v.id): the optimizer state (\(state.optimizer.rawValue), \(state.linear.count) + \(state.factors.count) + \(state.z.count) values) "
+                    + "does not fit the model (\(v.config.optimizer.rawValue), bits = \(v.config.bits), k = \(v.config.k))")
+        }
         let header = Header(
             id: v.id, parent_id: v.parentID, kind: v.kind, created_at: v.createdAt.timeIntervalSince1970, examples: v.examples,
             metrics: v.metrics, config: v.config, positives: v.positives, seen: v.seen,
-            feedback_offset: v.feedbackOffset == 0 ? nil : v.feedbackOffset)
+            feedback_offset: v.feedbackOffset == 0 ? nil : v.feedbackOffset,
+            optimizer_state: state?.optimizer, optimizer_state_bytes: state.map { _ in UInt64(Header.stateLength(v.config)) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .throw
         let json = Array(try encoder.encode(header))
         let w = v.weights.flattened(), f = v.factors.flattened()
         var out: [UInt8] = []
-        out.reserveCapacity(8 + 8 + json.count + 16 + 4 * (w.count + f.count) + 32)
+        out.reserveCapacity(8 + 8 + json.count + 16 + 4 * (w.count + f.count) + (state == nil ? 0 : Header.stateLength(v.config)) + 32)
         out += magic
-        append(&out, formatVersion)
+        append(&out, state == nil ? formatVersion : formatVersionWithState)
         append(&out, UInt32(json.count))
         out += json
-        append(&out, UInt64(w.count))
-        for x in w { append(&out, x.bitPattern) }
-        append(&out, UInt64(f.count))
-        for x in f { append(&out, x.bitPattern) }
+        for values in [w, f] + (state.map { [$0.linear, $0.factors, $0.z] } ?? []) {
+            append(&out, UInt64(values.count))
+            for x in values { append(&out, x.bitPattern) }
+        }
         out += Array(SHA256.hash(data: out))
         return out
     }
@@ -100,15 +146,18 @@ public enum ModelFile {
         withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
     }
 
-    /// Writes `v` to `path` atomically.
-    public static func write(_ v: ModelVersion, to path: String) throws {
+    /// Writes `v` (and, when given, its optimizer state) to `path` atomically.
+    public static func write(_ v: ModelVersion, optimizerState state: OptimizerState? = nil, to path: String) throws {
         // What could not be read back is not written (a checkpoint keeps CURRENT on the last good one).
         for (what, values) in [("weights", v.weights.flattened()), ("factors", v.factors.flattened())] {
             if let bad = values.first(where: { !(abs($0) <= maxAbsWeight) }) {
                 throw ModelFileError(bad.isFinite ? .range : .nonFinite, "refusing to write \(path): \(what) hold \(bad); each must be finite and within ±\(maxAbsWeight)")
             }
         }
-        let bytes = try encode(v)
+        if let state, state.fits(v.config), let problem = stateProblem(state, config: v.config) {
+            throw ModelFileError(problem.reason, "refusing to write \(path): \(problem.message)")
+        }
+        let bytes = try encode(v, optimizerState: state)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -134,9 +183,14 @@ public enum ModelFile {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    /// Reads and verifies a model file.
+    /// Reads and verifies a model file (its optimizer state, if any, is verified and let go).
     public static func read(path: String) throws(ModelFileError) -> ModelVersion {
         try decode(readBytes(path), name: path)
+    }
+
+    /// Reads and verifies a model file and keeps its optimizer state (nil when the file has none).
+    public static func readWithOptimizerState(path: String) throws(ModelFileError) -> (version: ModelVersion, optimizerState: OptimizerState?) {
+        try decodeWithOptimizerState(readBytes(path), name: path)
     }
 
     /// The file's bytes, read straight into one array (a model is tens of MB: each copy through `Data`
@@ -177,6 +231,21 @@ public enum ModelFile {
     /// count against the bytes that are really there, so a hostile file is refused with a
     /// `ModelFileError`, never a trap.
     public static func decode(_ b: [UInt8], name: String = "model") throws(ModelFileError) -> ModelVersion {
+        try decode(b, name: name, keepingState: false).version
+    }
+
+    /// Decodes and verifies a model file's bytes, as `decode`, keeping its optimizer state.
+    public static func decodeWithOptimizerState(
+        _ b: [UInt8], name: String = "model"
+    ) throws(ModelFileError) -> (version: ModelVersion, optimizerState: OptimizerState?) {
+        try decode(b, name: name, keepingState: true)
+    }
+
+    /// Without `keepingState` the state section is checked value by value but not kept (a version
+    /// read for serving or history never needs it, and it is as large as the weights).
+    static func decode(
+        _ b: [UInt8], name: String, keepingState: Bool
+    ) throws(ModelFileError) -> (version: ModelVersion, optimizerState: OptimizerState?) {
         guard b.count >= 8 + 8 + 8 + 8 + 32 else { throw ModelFileError(.truncated, "\(name): truncated (\(b.count) bytes)") }
         guard Array(b[0..<8]) == magic else { throw ModelFileError(.magic, "\(name): not a Duet model file (bad magic)") }
         let body = b[0..<(b.count - 32)]
@@ -185,8 +254,8 @@ public enum ModelFile {
         }
         var r = Reader(bytes: b, offset: 8, end: b.count - 32, name: name)
         let version: UInt32 = try r.int("format version")
-        guard version == formatVersion else {
-            throw ModelFileError(.version, "\(name): format version \(version) is not supported (expected \(formatVersion))")
+        guard version == formatVersion || version == formatVersionWithState else {
+            throw ModelFileError(.version, "\(name): format version \(version) is not supported (expected \(formatVersion) or \(formatVersionWithState))")
         }
         let headerLength: UInt32 = try r.int("header length")
         let json = try r.bytes(Int(headerLength), "header (\(headerLength) bytes)")
@@ -195,6 +264,10 @@ public enum ModelFile {
             throw ModelFileError(.header, "\(name): bad header: \(error)")
         }
         try header.validate(name: name)
+        guard (header.optimizer_state != nil) == (version == formatVersionWithState) else {
+            let problem = version == formatVersionWithState ? "declares no" : "cannot carry an"
+            throw ModelFileError(.layout, "\(name): format version \(version) \(problem) optimizer state")
+        }
         // Both counts are bounded now (bits ≤ 28, k ≤ 64): 2^28·64 floats fit any Int.
         let size = header.config.size, factorCount = size * header.config.k
         let wCount: UInt64 = try r.int("weight count")
@@ -207,11 +280,42 @@ public enum ModelFile {
             throw ModelFileError(.layout, "\(name): \(fCount) factors for bits = \(header.config.bits), k = \(header.config.k) (expected \(factorCount))")
         }
         let f = try r.pages(factorCount, "factors")
-        guard r.offset == r.end else { throw ModelFileError(.layout, "\(name): \(r.end - r.offset) unexpected bytes after the weights") }
-        return ModelVersion(
+        var state: OptimizerState?
+        if let length = header.optimizer_state_bytes {
+            // Declared in the header and checked against bits and k there; now against the bytes there are.
+            guard length <= UInt64(r.remaining) else {
+                throw ModelFileError(.truncated, "\(name): truncated: the optimizer state needs \(length) bytes, \(r.remaining) are left")
+            }
+            state = try r.optimizerState(config: header.config, keeping: keepingState)
+        }
+        guard r.offset == r.end else {
+            let last = header.optimizer_state == nil ? "weights" : "optimizer state"
+            throw ModelFileError(.layout, "\(name): \(r.end - r.offset) unexpected bytes after the \(last)")
+        }
+        let v = ModelVersion(
             id: header.id, parentID: header.parent_id, kind: header.kind, createdAt: Date(timeIntervalSince1970: header.created_at),
             examples: header.examples, metrics: header.metrics, config: header.config, positives: header.positives, seen: header.seen,
             weights: w, factors: f, feedbackOffset: header.feedback_offset ?? 0)
+        return (v, state)
+    }
+
+    /// The first value of `state` no file may hold (see the layout above), or nil.
+    static func stateProblem(_ state: OptimizerState, config: ModelConfig) -> (reason: ModelFileError.Reason, message: String)? {
+        func check(_ values: [Float], _ what: String, min: Float) -> (reason: ModelFileError.Reason, message: String)? {
+            guard let i = values.firstIndex(where: { !($0 >= min && $0 <= OptimizerState.maxAccumulator) }) else { return nil }
+            return (values[i].isFinite ? .range : .nonFinite,
+                    "optimizer state \(what)[\(i)] = \(values[i]): must be within \(min)…\(OptimizerState.maxAccumulator)")
+        }
+        if let p = check(state.linear, "linear", min: OptimizerState.minLinear(state.optimizer)) ?? check(state.factors, "factors", min: 1) { return p }
+        for i in state.z.indices {
+            let w = OptimizerState.ftrlWeight(
+                z: state.z[i], n: state.linear[i], alpha: config.learningRate, beta: config.ftrlBeta, l1: config.l1, l2: config.l2)
+            if !(abs(w) <= maxAbsWeight) {
+                return (state.z[i].isFinite ? .range : .nonFinite,
+                        "optimizer state z[\(i)] = \(state.z[i]): gives the weight \(w); it must be finite and within ±\(maxAbsWeight)")
+            }
+        }
+        return nil
     }
 
     /// Reads the body of a file front to back; every read is checked against the bytes left, so a
@@ -237,6 +341,40 @@ public enum ModelFile {
             var v: T = 0
             for (i, byte) in s.enumerated() { v |= T(byte) << (8 * i) }
             return v
+        }
+
+        /// `n` little-endian floats as one array.
+        mutating func floats(_ n: Int, _ what: String) throws(ModelFileError) -> [Float] {
+            let (byteCount, overflow) = n.multipliedReportingOverflow(by: 4)
+            guard !overflow else { throw ModelFileError(.truncated, "\(name): truncated: \(n) \(what) do not fit in the file") }
+            let s = try bytes(byteCount, "\(n) \(what)")
+            return s.withUnsafeBytes { raw in
+                [Float](unsafeUninitializedCapacity: n) { out, count in
+                    for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                    count = n
+                }
+            }
+        }
+
+        /// The optimizer-state section: three counts, each as `config` requires, and their values,
+        /// each within range (`stateProblem`). Without `keeping` it returns nil after the checks.
+        mutating func optimizerState(config: ModelConfig, keeping: Bool) throws(ModelFileError) -> OptimizerState? {
+            let expected = OptimizerState.counts(for: config)
+            var arrays: [[Float]] = []
+            for (what, n) in [("accumulators", expected.linear), ("factor accumulators", expected.factors), ("z values", expected.z)] {
+                let count: UInt64 = try int("optimizer state \(what) count")
+                guard count == UInt64(n) else {
+                    throw ModelFileError(
+                        .layout,
+                        "\(name): \(count) optimizer state \(what) for a \(config.optimizer.rawValue) model with bits = \(config.bits), k = \(config.k) (expected \(n))")
+                }
+                arrays.append(try floats(n, "optimizer state \(what)"))
+            }
+            let state = OptimizerState(optimizer: config.optimizer, linear: arrays[0], factors: arrays[1], z: arrays[2])
+            if let problem = ModelFile.stateProblem(state, config: config) {
+                throw ModelFileError(problem.reason, "\(name): \(problem.message)")
+            }
+            return keeping ? state : nil
         }
 
         /// `n` little-endian floats as weight pages, copied once from the file's bytes; each finite and

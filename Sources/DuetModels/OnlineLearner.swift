@@ -40,7 +40,7 @@ public final class OnlineLearner: Sendable {
         var nextID: Int
         var lastPublished: ModelVersion?
         var sincePublish = 0
-        var pendingReset: ModelVersion?
+        var pendingReset: (version: ModelVersion, optimizerState: OptimizerState?)?
     }
 
     public let slot: ModelSlot
@@ -53,9 +53,10 @@ public final class OnlineLearner: Sendable {
 
     /// - Parameters:
     ///   - start: the version to continue from (a checkpoint, or the static model as a warm start).
+    ///   - optimizerState: the optimizer state saved with `start` (nil: the optimizer starts fresh).
     ///   - firstID: the number of the first version this learner publishes.
     public init(
-        slot: ModelSlot, config: ModelConfig = ModelConfig(), start: ModelVersion? = nil, firstID: Int = 1,
+        slot: ModelSlot, config: ModelConfig = ModelConfig(), start: ModelVersion? = nil, optimizerState: OptimizerState? = nil, firstID: Int = 1,
         publishInterval: Duration = .milliseconds(250), publishEvery: Int = 10_000, queueCapacity: Int = 100_000,
         onPublish: @escaping @Sendable (ModelVersion) -> Void = { _ in }
     ) {
@@ -64,7 +65,7 @@ public final class OnlineLearner: Sendable {
         self.publishEvery = max(1, publishEvery)
         self.queueCapacity = queueCapacity
         self.onPublish = onPublish
-        var initial = State(learner: Learner(config: config, start: start), nextID: firstID, lastPublished: start)
+        var initial = State(learner: Learner(config: config, start: start, optimizerState: optimizerState), nextID: firstID, lastPublished: start)
         initial.stats.learnedThrough = start?.feedbackOffset ?? 0
         self.state = Mutex(initial)
     }
@@ -87,9 +88,10 @@ public final class OnlineLearner: Sendable {
         return accepted
     }
 
-    /// Continue learning from `version` (after a rollback). Takes effect before the next example.
-    public func reset(to version: ModelVersion) {
-        state.withLock { $0.pendingReset = version }
+    /// Continue learning from `version` (after a rollback) and, when given, the optimizer state saved
+    /// with it (else the learner keeps its own; see `Learner.reset`). Takes effect before the next example.
+    public func reset(to version: ModelVersion, optimizerState: OptimizerState? = nil) {
+        state.withLock { $0.pendingReset = (version, optimizerState) }
     }
 
     public var stats: Stats {
@@ -112,9 +114,9 @@ public final class OnlineLearner: Sendable {
         var lastPublish = ContinuousClock.now
         while !Task.isCancelled {
             let batch: [Example] = state.withLock { s in
-                if let v = s.pendingReset {
-                    s.learner.reset(to: v)
-                    s.lastPublished = v
+                if let r = s.pendingReset {
+                    s.learner.reset(to: r.version, optimizerState: r.optimizerState)
+                    s.lastPublished = r.version
                     s.pendingReset = nil
                 }
                 let b = s.queue
@@ -172,19 +174,36 @@ public final class OnlineLearner: Sendable {
     /// Publishes the current weights as a new version now (if anything was learned since the last).
     @discardableResult
     public func publishNow() -> ModelVersion? {
-        let version: ModelVersion? = state.withLock { s in
-            guard s.sincePublish > 0 else { return nil }
-            let v = s.learner.publish(id: String(s.nextID), parentID: s.lastPublished?.id, kind: .online, feedbackOffset: s.stats.learnedThrough)
-            s.nextID += 1
-            s.sincePublish = 0
-            s.lastPublished = v
-            s.stats.published += 1
-            return v
-        }
-        if let version {
-            slot.publish(version)
-            onPublish(version)
-        }
+        let version = state.withLock { publish(&$0) }
+        if let version { onPublish(version) }
         return version
+    }
+
+    /// The last published version and the optimizer state that goes with it, for a checkpoint: what
+    /// was learned since is published first, so the two match. Nil before anything was published
+    /// and while a reset waits (the learner's state is about to change). The state's arrays are
+    /// shared until the learner's next update copies them (once; see `Learner.optimizerState`).
+    public func checkpointState() -> (version: ModelVersion, optimizerState: OptimizerState)? {
+        let (published, result) = state.withLock { s -> (ModelVersion?, (version: ModelVersion, optimizerState: OptimizerState)?) in
+            guard s.pendingReset == nil else { return (nil, nil) }
+            let published = publish(&s)
+            guard let last = s.lastPublished else { return (published, nil) }
+            return (published, (last, s.learner.optimizerState))
+        }
+        if let published { onPublish(published) }
+        return result
+    }
+
+    /// Publishes into the slot under the learner's lock, so versions reach the slot in the order they
+    /// were made whichever task publishes (the learner's loop, a checkpoint, shutdown).
+    private func publish(_ s: inout State) -> ModelVersion? {
+        guard s.sincePublish > 0 else { return nil }
+        let v = s.learner.publish(id: String(s.nextID), parentID: s.lastPublished?.id, kind: .online, feedbackOffset: s.stats.learnedThrough)
+        s.nextID += 1
+        s.sincePublish = 0
+        s.lastPublished = v
+        s.stats.published += 1
+        slot.publish(v)
+        return v
     }
 }

@@ -24,6 +24,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Off-policy evaluation (obd logs only): uniform, greedy, epsilon:E (0…1) or softmax:T (T > 0, on the click-probability scale).")
     var policy: String?
     @Flag(name: .customLong("no-learn"), help: "Score with --model without learning from the log.") var noLearn = false
+    @Flag(
+        name: .customLong("fresh-optimizer-state"),
+        help: "Learn from --model's weights with a fresh optimizer state, ignoring the one saved in the file (as with files written without one).")
+    var freshOptimizerState = false
     @OptionGroup var options: ModelOptions
 
     func run() throws {
@@ -31,6 +35,9 @@ struct ReplayCommand: ParsableCommand {
         let target = try policy.map(Self.parsePolicy)
         if target != nil && format != .obd {
             throw CLIError("--policy: \(format.rawValue) logs carry no propensities; off-policy evaluation needs an obd log (its propensity_score column)")
+        }
+        if freshOptimizerState && model == nil {
+            throw CLIError("--fresh-optimizer-state: needs --model (an empty model's optimizer state is fresh anyway)")
         }
         if noLearn && model == nil { throw CLIError("--no-learn: needs --model (an empty model that does not learn predicts nothing)") }
         var replay = Replay(learner: try startingLearner(), learns: !noLearn)
@@ -68,7 +75,10 @@ struct ReplayCommand: ParsableCommand {
 
     func startingLearner() throws -> Learner {
         guard let model else { return Learner(config: try options.modelConfig()) }
-        do { return Learner(start: try ModelFile.read(path: model)) } catch { throw CLIError(error.message) }
+        do {
+            let (start, state) = try ModelFile.readWithOptimizerState(path: model)
+            return Learner(start: start, optimizerState: freshOptimizerState ? nil : state)
+        } catch { throw CLIError(error.message) }
     }
 
     /// `uniform`, `greedy`, `epsilon:E`, `softmax:T`.

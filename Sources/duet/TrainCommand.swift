@@ -60,7 +60,8 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// `duet train LOG --format obd|jsonl --out FILE`: trains a static model offline.
+/// `duet train LOG --format obd|jsonl --out FILE`: trains a static model offline and writes it with
+/// its optimizer state (see `OptimizerState`).
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train", abstract: "Train a static model from a log and write a model file.")
 
@@ -88,7 +89,9 @@ struct TrainCommand: ParsableCommand {
         }
         let name = id ?? URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent
         let version = learner.publish(id: name, parentID: nil, kind: .static)
-        do { try ModelFile.write(version, to: out) } catch { throw CLIError("\(out): \(error)") }
+        // With the optimizer state, so the online learner warm-started from this file continues with the
+        // step sizes training reached instead of a new model's.
+        do { try ModelFile.write(version, optimizerState: learner.optimizerState, to: out) } catch { throw CLIError("\(out): \(error)") }
         let rejected = learner.rejections.values.reduce(0, +)
         print(String(format: "trained %@ on %d examples (%d epochs, %d rejected) in %.2f s; progressive logloss %.5f → %@",
                      name as NSString, learner.updates, epochs, rejected, Date().timeIntervalSince(started),

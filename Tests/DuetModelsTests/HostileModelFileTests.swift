@@ -72,7 +72,8 @@ import Testing
         Case(name: "header length cutting the JSON", reason: .header, edit: { $0.headerLength -= 1 }),
         Case(name: "factors missing", reason: .truncated, edit: { $0.factors = [] }),
         Case(name: "bytes after the factors", reason: .layout, edit: { $0.trailing = [0, 0, 0, 0] }),
-        Case(name: "format version 2", reason: .version, edit: { $0.formatVersion = 2 }),
+        Case(name: "format version 3", reason: .version, edit: { $0.formatVersion = 3 }),
+        Case(name: "format version 2 without an optimizer state", reason: .layout, edit: { $0.formatVersion = 2 }),
         Case(name: "a NaN weight", reason: .nonFinite, edit: { f in
             withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { f.weights.replaceSubrange(4..<8, with: $0) }
         }),
@@ -123,10 +124,103 @@ import Testing
         Case(name: "a header that is not JSON", reason: .header, edit: { $0.setHeader(Array("not json".utf8)) }),
     ]
 
+    /// A small valid file with an FTRL optimizer state (2^6 accumulators, 2^6·2 factor accumulators, 2^6 z).
+    static let validWithState: [UInt8] = {
+        var c = ModelConfig()
+        c.bits = 6
+        c.k = 2
+        c.optimizer = .ftrl
+        var learner = Learner(config: c)
+        let h = c.hasher
+        for i in 0..<200 {
+            learner.learn(h.hash([NamedFeature("u", .string("\(i % 7)")), NamedFeature("x", .number(Double(i % 3)))]), label: i % 5 == 0 ? 1 : 0)
+        }
+        return try! ModelFile.encode(learner.publish(id: "small", parentID: nil, kind: .static), optimizerState: learner.optimizerState)
+    }()
+
+    /// Sets value `index` of the state's array `array` (0: accumulators, 1: factor accumulators, 2: z).
+    static func stateValue(_ array: Int, _ index: Int, _ value: Float) -> @Sendable (inout HostileModelFile) -> Void {
+        { f in
+            var arrays = f.optimizerState
+            arrays[array][index] = value
+            f.optimizerState = arrays
+        }
+    }
+
+    /// Hostile changes to the optimizer-state section (applied to `validWithState`).
+    static let stateCases: [Case] = [
+        Case(name: "state length of 2^60", reason: .layout, edit: header("optimizer_state_bytes", 1 << 60)),
+        Case(name: "state length one byte more than bits and k give", reason: .layout, edit: { f in
+            f.editHeader { $0["optimizer_state_bytes"] = ($0["optimizer_state_bytes"] as! Int) + 1 }
+            f.trailing.append(0)
+        }),
+        Case(name: "state section cut short", reason: .truncated, edit: { $0.trailing.removeLast(4) }),
+        Case(name: "state section missing", reason: .truncated, edit: { $0.trailing = [] }),
+        Case(name: "bytes after the state", reason: .layout, edit: { $0.trailing += [0, 0, 0, 0] }),
+        Case(name: "accumulator count 2^62", reason: .layout, edit: { f in
+            withUnsafeBytes(of: (UInt64(1) << 62).littleEndian) { f.trailing.replaceSubrange(0..<8, with: $0) }
+        }),
+        Case(name: "a z count of 0 under FTRL", reason: .layout, edit: { f in
+            var arrays = f.optimizerState
+            arrays[2] = []
+            f.optimizerState = arrays
+            let length = f.trailing.count
+            f.editHeader { $0["optimizer_state_bytes"] = length }
+        }),
+        Case(name: "an AdaGrad state for an FTRL model", reason: .range, edit: header("optimizer_state", "adagrad")),
+        Case(name: "an unknown state kind", reason: .header, edit: header("optimizer_state", "sgd")),
+        Case(name: "a state kind without its length", reason: .header, edit: header("optimizer_state_bytes", NSNull())),
+        Case(name: "a state in a format version 1 file", reason: .layout, edit: { $0.formatVersion = 1 }),
+        Case(name: "a NaN accumulator", reason: .nonFinite, edit: stateValue(0, 3, .nan)),
+        Case(name: "a negative FTRL n", reason: .range, edit: stateValue(0, 3, -1)),
+        Case(name: "an accumulator of 1e31", reason: .range, edit: stateValue(0, 3, 1e31)),
+        Case(name: "a factor accumulator of 0 (a step divided by nothing)", reason: .range, edit: stateValue(1, 5, 0)),
+        Case(name: "an infinite factor accumulator", reason: .nonFinite, edit: stateValue(1, 5, .infinity)),
+        Case(name: "a z giving a weight beyond ±1e6", reason: .range, edit: stateValue(2, 7, 1e33)),
+        Case(name: "an infinite z", reason: .nonFinite, edit: stateValue(2, 7, -.infinity)),
+    ]
+
+    @Test(arguments: stateCases)
+    func hostileOptimizerStateIsRefused(_ c: Case) {
+        let bytes = HostileModelFile.rewrite(Self.validWithState, c.edit)
+        for keepingState in [false, true] {
+            do {
+                _ = try ModelFile.decode(bytes, name: "hostile.duet", keepingState: keepingState)
+                Issue.record("\(c.name): decoded")
+            } catch {
+                #expect(error.reason == c.reason, "\(c.name): \(error)")
+                #expect(error.message.hasPrefix("hostile.duet: "), "\(error)")
+            }
+        }
+    }
+
+    @Test func anAdaGradAccumulatorBelowItsStartIsRefused() throws {
+        var c = ModelConfig()
+        c.bits = 6
+        c.k = 2
+        var fresh = Learner(config: c)
+        let v = fresh.publish(id: "a", parentID: nil, kind: .static)
+        var state = OptimizerState(fresh: c)
+        let good = try ModelFile.encode(v, optimizerState: state)
+        #expect(try ModelFile.decodeWithOptimizerState(good).optimizerState == state)
+        state.linear[9] = 0.5
+        let bad = try ModelFile.encode(v, optimizerState: state)
+        let error = try #require(throws: ModelFileError.self) { try ModelFile.decode(bad, name: "m.duet") }
+        #expect(error.reason == ModelFileError.Reason.range)
+        #expect(error.message == "m.duet: optimizer state linear[9] = 0.5: must be within 1.0…1e+30")
+        // And the writer does not write what the reader would refuse.
+        let path = try TestSupport.temporaryDirectory("hostile").appendingPathComponent("a.duet").path
+        #expect(throws: ModelFileError.self) { try ModelFile.write(v, optimizerState: state, to: path) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func theRewriterAloneChangesNothingTheReaderMinds() throws {
         let same = HostileModelFile.rewrite(Self.valid) { $0.editHeader { _ in } }
         let v = try ModelFile.decode(same)
         #expect(v.id == "small" && v.config.bits == 6 && v.config.k == 2 && v.config.interactions == [["u", "x"]])
+        let withState = HostileModelFile.rewrite(Self.validWithState) { $0.optimizerState = $0.optimizerState }
+        #expect(withState == Self.validWithState)
+        #expect(try ModelFile.decodeWithOptimizerState(withState).optimizerState?.z.count == 64)
     }
 
     @Test(arguments: cases)

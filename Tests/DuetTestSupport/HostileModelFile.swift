@@ -16,7 +16,7 @@ public struct HostileModelFile: Sendable {
     public var weights: [UInt8]
     public var factorCount: UInt64
     public var factors: [UInt8]
-    /// Bytes written after the factors (before the trailer).
+    /// Bytes written after the factors (before the trailer): the optimizer-state section, if any.
     public var trailing: [UInt8] = []
 
     /// Takes apart a valid model file.
@@ -26,6 +26,7 @@ public struct HostileModelFile: Sendable {
             for i in 0..<MemoryLayout<T>.size { v |= T(bytes[at + i]) << (8 * i) }
             return v
         }
+        formatVersion = int(8)
         let h: UInt32 = int(12)
         var o = 16
         header = Array(bytes[o..<(o + Int(h))])
@@ -36,6 +37,40 @@ public struct HostileModelFile: Sendable {
         o += 8 + 4 * Int(weightCount)
         factorCount = int(o)
         factors = Array(bytes[(o + 8)..<(o + 8 + 4 * Int(factorCount))])
+        o += 8 + 4 * Int(factorCount)
+        trailing = Array(bytes[o..<(bytes.count - 32)])
+    }
+
+    /// The optimizer-state section's floats as three arrays (linear accumulators, factor
+    /// accumulators, z), read from `trailing`; setting them rewrites `trailing` with their counts.
+    public var optimizerState: [[Float]] {
+        get {
+            var o = 0, arrays: [[Float]] = []
+            func u64() -> Int {
+                var v: UInt64 = 0
+                for i in 0..<8 { v |= UInt64(trailing[o + i]) << (8 * i) }
+                o += 8
+                return Int(v)
+            }
+            while arrays.count < 3 && o + 8 <= trailing.count {
+                let n = u64()
+                arrays.append((0..<n).map { i in
+                    var bits: UInt32 = 0
+                    for b in 0..<4 { bits |= UInt32(trailing[o + 4 * i + b]) << (8 * b) }
+                    return Float(bitPattern: bits)
+                })
+                o += 4 * n
+            }
+            return arrays
+        }
+        set {
+            var out: [UInt8] = []
+            for values in newValue {
+                withUnsafeBytes(of: UInt64(values.count).littleEndian) { out.append(contentsOf: $0) }
+                for x in values { withUnsafeBytes(of: x.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+            }
+            trailing = out
+        }
     }
 
     /// Changes the header as a JSON object (its length follows).

@@ -9,10 +9,12 @@ import Synchronization
 
 /// The online learner's life: it starts from the checkpoint named in `models/online/CURRENT` (that
 /// one refused: the newest checkpoint that reads), or warm from the static model (or, with neither,
-/// waits for the first static model), and first learns again what the feedback log holds past that
-/// start; it runs the learner loop and writes a checkpoint every `checkpointInterval`, each with the
-/// log sequence it has learned through, and trims the log behind the oldest checkpoint kept; on
-/// graceful shutdown it publishes what it learned, writes a last checkpoint and closes the log.
+/// waits for the first static model), with the optimizer state saved in that file (else the one in
+/// the static model's file, else fresh: the log says which), and first learns again what the
+/// feedback log holds past that start; it runs the learner loop and writes a checkpoint every
+/// `checkpointInterval`, each with the log sequence it has learned through and the optimizer state,
+/// and trims the log behind the oldest checkpoint kept; on graceful shutdown it publishes what it
+/// learned, writes a last checkpoint and closes the log.
 final class LearnerService: Service, Sendable {
     struct Configuration: Sendable {
         var publishInterval: Duration
@@ -62,7 +64,10 @@ final class LearnerService: Service, Sendable {
         }
         guard !alreadyStarted else { return }
         let online = registry.onlineSlot
-        var start = resumeFromCheckpoint()
+        let resumed = resumeFromCheckpoint()
+        var start = resumed?.version
+        var optimizerState = resumed?.optimizerState
+        var stateOrigin = resumed.map { "checkpoint \($0.version.id)" } ?? ""
         let maxID = ModelFiles.list(in: directory).compactMap { Int(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent) }.max() ?? 0
         // After every id ever reserved: a crash may have published (and served) ids past the last checkpoint.
         var firstID = max(maxID, reservation.highest) + 1
@@ -81,10 +86,21 @@ final class LearnerService: Service, Sendable {
             return
         }
         guard let start else { return }
+        if optimizerState == nil, let s = registry.staticSlot.current {
+            optimizerState = registry.savedOptimizerState(slot: .static, id: s.id, config: start.config)
+            stateOrigin = "static model \(s.id)"
+        }
+        if optimizerState != nil {
+            logger.info("online learner continues with a saved optimizer state", metadata: ["from": "\(stateOrigin)", "id": "\(start.id)"])
+        } else {
+            logger.warning(
+                "online learner starts its optimizer state fresh: neither its start nor the static model file saved one (its first steps are large)",
+                metadata: ["id": "\(start.id)"])
+        }
         try log.skip(past: start.feedbackOffset)
         registry.published(start, slot: .online)
         let learner = OnlineLearner(
-            slot: online, start: start, firstID: firstID, publishInterval: configuration.publishInterval,
+            slot: online, start: start, optimizerState: optimizerState, firstID: firstID, publishInterval: configuration.publishInterval,
             publishEvery: configuration.publishEvery
         ) { [self, registry, metrics, database, reservation, logger] version in
             highestPublished.withLock { $0 = max($0, Int(version.id) ?? 0) }
@@ -161,9 +177,10 @@ final class LearnerService: Service, Sendable {
     }
 
     /// The checkpoint `models/online/CURRENT` names; when that one is refused (missing, damaged,
-    /// hostile), the newest other checkpoint file of the directory that reads. Nil without CURRENT (a
-    /// fresh start: warm from the static model) or when no checkpoint reads.
-    func resumeFromCheckpoint() -> ModelVersion? {
+    /// hostile), the newest other checkpoint file of the directory that reads, with the optimizer
+    /// state saved in it (nil in files written without one). Nil without CURRENT (a fresh start: warm
+    /// from the static model) or when no checkpoint reads.
+    func resumeFromCheckpoint() -> (version: ModelVersion, optimizerState: OptimizerState?)? {
         guard let id = try? String(contentsOfFile: directory + "/CURRENT", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
               !id.isEmpty
         else { return nil }
@@ -173,7 +190,7 @@ final class LearnerService: Service, Sendable {
         let candidates = (named.map { [$0] } ?? []) + ModelFiles.list(in: directory).reversed().filter { $0 != named }
         for path in candidates {
             do {
-                let version = try ModelFile.read(path: path)
+                let (version, optimizerState) = try ModelFile.readWithOptimizerState(path: path)
                 if path == named {
                     logger.info("online model resumed from checkpoint", metadata: ["id": "\(version.id)"])
                 } else {
@@ -181,7 +198,7 @@ final class LearnerService: Service, Sendable {
                                    metadata: ["current": "\(id)", "id": "\(version.id)", "file": "\(path)"])
                 }
                 checkpointOffsets.withLock { $0[path] = version.feedbackOffset }
-                return version
+                return (version, optimizerState)
             } catch {
                 refusedFiles.withLock { _ = $0.insert(path) }
                 metrics.modelFilesRefused(error.reason).increment()
@@ -194,6 +211,8 @@ final class LearnerService: Service, Sendable {
 
     /// Writes the current online version to `models/online/<id>.duet` and points CURRENT at it, when it
     /// changed since the last checkpoint; keeps the newest 5 checkpoint files (and every kept version's).
+    /// The learner publishes what it learned first, and the file carries its optimizer state (unless
+    /// the current version is not the learner's last, after a rollback it has not taken up yet).
     func checkpoint() async {
         // A checkpoint, once started, finishes: it runs in a task of its own, which the service's
         // cancellation does not reach (when the HTTP server stops first the service group cancels this
@@ -214,11 +233,14 @@ final class LearnerService: Service, Sendable {
                 logger.error("pinned online version not written", metadata: ["id": "\(id)", "error": "\(error)"])
             }
         }
+        let snapshot = registry.learner?.checkpointState()
         guard let v = online.current else { return }
         guard lastCheckpointed.withLock({ $0 }) != v.id else { return }
         let path = directory + "/\(v.id).duet"
         do {
-            if !FileManager.default.fileExists(atPath: path) { try ModelFile.write(v, to: path) }
+            if !FileManager.default.fileExists(atPath: path) {
+                try ModelFile.write(v, optimizerState: snapshot?.version === v ? snapshot?.optimizerState : nil, to: path)
+            }
             try ModelFiles.writeText(v.id + "\n", to: directory + "/CURRENT")
             lastCheckpointed.withLock { $0 = v.id }
             checkpointOffsets.withLock { $0[path] = v.feedbackOffset }

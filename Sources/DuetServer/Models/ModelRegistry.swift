@@ -159,7 +159,7 @@ public final class ModelRegistry: Sendable {
         do { swap = try slot(name).rollback(to: id) } catch let e as SlotError {
             throw ModelError.rollbackRefused(e.description)
         }
-        if name == .online { learner?.reset(to: swap.to) }
+        if name == .online { repointLearner(to: swap.to) }
         if name == .static { rememberStaticChoice(swap.to.id) }
         metrics.swapDuration.record(swap.duration)
         metrics.rollbacks(slot: name, reason: reason).increment()
@@ -180,7 +180,7 @@ public final class ModelRegistry: Sendable {
         do { swap = try slot(name).promote(id) } catch let e as SlotError {
             throw ModelError.unknownVersion(e.description)
         }
-        if name == .online { learner?.reset(to: swap.to) }
+        if name == .online { repointLearner(to: swap.to) }
         if name == .static { rememberStaticChoice(swap.to.id) }
         metrics.swapDuration.record(swap.duration)
         published(swap.to, slot: name)
