@@ -76,6 +76,64 @@ public struct ExperimentReport: Codable, Sendable {
         }
     }
 
+    /// An arm against the first (baseline) arm with always-valid 95% intervals (Howard et al. 2021's
+    /// normal-mixture confidence sequences): they hold at every look, so the report may be read at any
+    /// time and a difference called significant when its interval excludes 0.
+    public struct Comparison: Codable, Sendable {
+        public var arm: String
+        public var baseline: String
+        /// The arm's model's log loss minus the baseline's, both scoring every feedback event of the
+        /// experiment (prediction quality: meaningful whether or not the models chose the items).
+        public var pairedLogloss: Sequential?
+        /// The CTR of each user's first feedback on a recommendation their arm's model chose: the
+        /// arm's, the baseline's, and their difference. Nil until both arms have such users.
+        public var userCTR: UserCTR?
+
+        enum CodingKeys: String, CodingKey { case arm, baseline, pairedLogloss = "paired_logloss", userCTR = "user_ctr" }
+
+        public init(arm: String, baseline: String, pairedLogloss: Sequential?, userCTR: UserCTR?) {
+            self.arm = arm
+            self.baseline = baseline
+            self.pairedLogloss = pairedLogloss
+            self.userCTR = userCTR
+        }
+    }
+
+    /// A mean (or difference) with its always-valid 95% interval.
+    public struct Sequential: Codable, Sendable {
+        public var value: Double
+        public var ci: [Double]
+        public var count: Int
+        /// The interval excludes 0.
+        public var significant: Bool
+
+        public init(value: Double, ci: [Double], count: Int, significant: Bool) {
+            self.value = value
+            self.ci = ci
+            self.count = count
+            self.significant = significant
+        }
+    }
+
+    public struct UserCTR: Codable, Sendable {
+        public var arm: Double
+        public var armUsers: Int
+        public var baseline: Double
+        public var baselineUsers: Int
+        /// arm − baseline, with its always-valid interval.
+        public var difference: Sequential
+
+        enum CodingKeys: String, CodingKey { case arm, armUsers = "arm_users", baseline, baselineUsers = "baseline_users", difference }
+
+        public init(arm: Double, armUsers: Int, baseline: Double, baselineUsers: Int, difference: Sequential) {
+            self.arm = arm
+            self.armUsers = armUsers
+            self.baseline = baseline
+            self.baselineUsers = baselineUsers
+            self.difference = difference
+        }
+    }
+
     public struct Difference: Codable, Sendable {
         public var arm: String
         public var baseline: String
@@ -99,13 +157,17 @@ public struct ExperimentReport: Codable, Sendable {
     public var differences: [Difference]
     /// Requests not counted for any arm (forced users, users outside the experiment).
     public var excluded: ExcludedRequests?
+    /// Each arm after the first against the first, always valid.
+    public var comparisons: [Comparison]?
 
     enum CodingKeys: String, CodingKey {
-        case experiment, revision, srmPValue = "srm_p_value", arms, differences, excluded
+        case experiment, revision, srmPValue = "srm_p_value", arms, differences, excluded, comparisons
     }
 
-    public init(experiment: String, revision: Int, srmPValue: Double, arms: [Arm], differences: [Difference], excluded: ExcludedRequests? = nil) {
+    public init(experiment: String, revision: Int, srmPValue: Double, arms: [Arm], differences: [Difference], excluded: ExcludedRequests? = nil,
+                comparisons: [Comparison]? = nil) {
         self.excluded = excluded
+        self.comparisons = comparisons
         self.experiment = experiment
         self.revision = revision
         self.srmPValue = srmPValue

@@ -89,6 +89,12 @@ public final class ModelVersion: Sendable {
             features, bias: bias, scale: featureScale, weights: weights, factors: factors, k: config.k, mask: UInt32(config.size - 1), sums: &sums)
     }
 
+    /// Whether this model reads features hashed the way `other`'s are (the same bits and
+    /// interactions), so it can score features prepared for `other`.
+    public func hashesLike(_ other: ModelVersion) -> Bool {
+        config.bits == other.config.bits && config.interactions == other.config.interactions
+    }
+
     /// P(positive) for one example.
     public func predict(_ features: [Feature]) -> Double {
         Double(Self.sigmoid(margin(features)))

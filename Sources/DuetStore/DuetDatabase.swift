@@ -84,6 +84,8 @@ public final class DuetDatabase: Sendable {
                 t.add(column: "users", .blob)
                 t.add(column: "usersCount", .integer)
                 t.add(column: "excluded", .text)
+                t.add(column: "feedbackUsers", .blob)
+                t.add(column: "feedbackUsersCount", .integer)
             }
         }
         return migrator

@@ -13,10 +13,16 @@ public struct ExperimentStatsRecord: Codable, Sendable, Equatable, FetchableReco
     /// before users were counted (their `assigned` counted requests).
     public var users: Data?
     public var usersCount: Int?
+    /// The users whose first feedback on a model's choice was counted, likewise.
+    public var feedbackUsers: Data?
+    public var feedbackUsersCount: Int?
     /// JSON of the requests counted apart (forced users, users outside the experiment).
     public var excluded: String?
 
-    public init(key: String, revision: Int, arms: String, savedAt: Double, users: Data? = nil, usersCount: Int? = nil, excluded: String? = nil) {
+    public init(key: String, revision: Int, arms: String, savedAt: Double, users: Data? = nil, usersCount: Int? = nil,
+                excluded: String? = nil, feedbackUsers: Data? = nil, feedbackUsersCount: Int? = nil) {
+        self.feedbackUsers = feedbackUsers
+        self.feedbackUsersCount = feedbackUsersCount
         self.key = key
         self.revision = revision
         self.arms = arms

@@ -182,9 +182,28 @@ enum ExperimentRemote {
                 + pad("\(a.clicks)", 7, right: true) + "  " + pad(ctr, 26) + " " + pad(loss, 8, right: true) + " "
                 + pad(a.versions.map(String.init) ?? "-", 8, right: true) + "\n"
         }
+        let noChoice = (r.comparisons ?? []).allSatisfy { $0.userCTR == nil }
         for d in r.differences {
-            out += "CTR \(d.arm) − \(d.baseline): "
-                + String(format: "%+.3f pp [%+.3f, %+.3f] (95%% interval)\n", d.difference * 100, d.low * 100, d.high * 100)
+            out += "CTR per feedback event \(d.arm) − \(d.baseline): "
+                + String(format: "%+.3f pp [%+.3f, %+.3f] (95%% interval for one look, not always valid)", d.difference * 100, d.low * 100, d.high * 100)
+                + (noChoice ? " — no model chose among candidates here: this says which users were routed where, not which model is better\n" : "\n")
+        }
+        for c in r.comparisons ?? [] {
+            if let p = c.pairedLogloss {
+                let verdict = !p.significant ? "not significant" : (p.value < 0 ? "\(c.arm)'s model predicts better (significant)" : "\(c.baseline)'s model predicts better (significant)")
+                out += "paired log loss \(c.arm) − \(c.baseline) (both models score every feedback event): "
+                    + String(format: "%+.5f [%+.5f, %+.5f]", p.value, p.ci[0], p.ci[1]) + " over \(p.count) events, always-valid 95% — \(verdict)\n"
+            }
+            if let u = c.userCTR {
+                let d = u.difference
+                let verdict = !d.significant ? "not significant" : (d.value > 0 ? "\(c.arm) is better (significant)" : "\(c.baseline) is better (significant)")
+                out += "CTR on users (each user's first feedback on a recommendation the model chose) "
+                    + String(format: "\(c.arm) %.3f%% (%d users) − \(c.baseline) %.3f%% (%d users) = %+.3f pp [%+.3f, %+.3f]",
+                             u.arm * 100, u.armUsers, u.baseline * 100, u.baselineUsers, d.value * 100, d.ci[0] * 100, d.ci[1] * 100)
+                    + ", always-valid 95% — \(verdict)\n"
+            } else {
+                out += "CTR on users \(c.arm) vs \(c.baseline): no comparison yet — it needs users in both arms with feedback on a recommendation the model chose (more candidates than items shown)\n"
+            }
         }
         for a in r.arms {
             guard let estimates = a.policyEstimates, !estimates.isEmpty else { continue }

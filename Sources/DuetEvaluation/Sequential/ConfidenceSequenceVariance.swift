@@ -2,7 +2,7 @@ import Foundation
 
 /// What a confidence sequence takes as its variance process V_t: the worst case the range allows
 /// (a guarantee at every sample size) or the running variance (a CLT, far narrower for rare events).
-public enum ConfidenceSequenceVariance: Sendable, Equatable {
+public enum ConfidenceSequenceVariance: Sendable, Equatable, Codable {
     /// Nonasymptotic. V_t = n · (b − a)²/4: by Hoeffding's lemma an observation in [a, b] is
     /// (b − a)/2-sub-Gaussian, so the normal mixture's guarantee holds exactly, at every n. Wide
     /// when observations vary far less than their range allows: for a 1% click rate in [0, 1] the

@@ -17,7 +17,7 @@ import Foundation
 ///     var cs = DifferenceConfidenceSequence(range: 0...1, plannedCount: 50_000, plannedVariance: 0.01)
 ///     cs.add(clicked ? 1 : 0, arm: .treatment)
 ///     if cs.isSignificant { … }   // the arms' CTRs differ, at 5%, whenever one looks
-public struct DifferenceConfidenceSequence: Sendable, Equatable {
+public struct DifferenceConfidenceSequence: Sendable, Equatable, Codable {
     public enum Arm: Sendable, Equatable { case treatment, control }
 
     public let boundary: NormalMixtureBoundary

@@ -14,7 +14,7 @@ import Foundation
 ///     var cs = MeanConfidenceSequence(range: -1...1, plannedCount: 100_000, plannedVariance: 0.01)
 ///     for d in lossDifferences { cs.add(d); if cs.isSignificant { break } }
 ///     cs.interval     // e.g. 0.0012...0.0071: online worse than static by that much log loss
-public struct MeanConfidenceSequence: Sendable, Equatable {
+public struct MeanConfidenceSequence: Sendable, Equatable, Codable {
     public let boundary: NormalMixtureBoundary
     public let range: ClosedRange<Double>
     public let variance: ConfidenceSequenceVariance

@@ -25,7 +25,7 @@ import Foundation
 /// the fixed-sample 95% half-width 1.96·√v (at α = 0.05: the price of looking at every time). A ρ
 /// planned for 10× too many observations makes the interval 27% wider than that there, 10× too few
 /// 7% wider; validity never depends on ρ.
-public struct NormalMixtureBoundary: Sendable, Equatable {
+public struct NormalMixtureBoundary: Sendable, Equatable, Codable {
     /// The probability of ever crossing (0.05: the sequence of intervals covers the truth at
     /// every time at once with probability 95%).
     public let alpha: Double

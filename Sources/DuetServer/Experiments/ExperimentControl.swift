@@ -72,7 +72,8 @@ public final class ExperimentControl: Service, Sendable {
             // Rows saved before users were counted held requests in `assigned`: not users, dropped.
             if users == nil { for i in arms.indices { arms[i].assigned = 0 } }
             let excluded = saved.excluded.flatMap { try? JSONDecoder().decode(ExperimentStats.Excluded.self, from: Data($0.utf8)) }
-            stats.restore(ExperimentStats.Saved(arms: arms, excluded: excluded ?? .init(), users: users))
+            let feedbackUsers = saved.feedbackUsers.flatMap { SeenUsers(bytes: [UInt8]($0), count: saved.feedbackUsersCount ?? 0) }
+            stats.restore(ExperimentStats.Saved(arms: arms, excluded: excluded ?? .init(), users: users, feedbackUsers: feedbackUsers))
             restored.append("\(saved.key)@\(saved.revision)")
         }
         if !restored.isEmpty { logger.info("experiment counts restored", metadata: ["revisions": "\(restored.joined(separator: ","))"]) }
@@ -128,7 +129,8 @@ public final class ExperimentControl: Service, Sendable {
             guard let json = try? encoder.encode(c.saved.arms), let excluded = try? encoder.encode(c.saved.excluded) else { return nil }
             return ExperimentStatsRecord(
                 key: c.key, revision: c.revision, arms: String(decoding: json, as: UTF8.self), savedAt: now,
-                users: c.saved.users.map { Data($0.bytes) }, usersCount: c.saved.users?.count, excluded: String(decoding: excluded, as: UTF8.self))
+                users: c.saved.users.map { Data($0.bytes) }, usersCount: c.saved.users?.count, excluded: String(decoding: excluded, as: UTF8.self),
+                feedbackUsers: c.saved.feedbackUsers.map { Data($0.bytes) }, feedbackUsersCount: c.saved.feedbackUsers?.count)
         }
         do {
             try await database.saveStats(records)

@@ -30,6 +30,11 @@ struct ExperimentReporter: Sendable {
             excluded: snapshot.stats[config.key].map { Self.excluded($0) })
     }
 
+    static func sequential(_ cs: MeanConfidenceSequence) -> ExperimentReport.Sequential? {
+        guard let m = cs.mean, let i = cs.interval else { return nil }
+        return .init(value: m, ci: [i.lowerBound, i.upperBound], count: cs.count, significant: cs.isSignificant)
+    }
+
     static func excluded(_ stats: ExperimentStats) -> ExcludedRequests {
         let e = stats.excluded
         return ExcludedRequests(forced: e.forced, outside: e.outside)
@@ -68,7 +73,18 @@ struct ExperimentReporter: Sendable {
                 differences.append(ExperimentReport.Difference(arm: arm.name, baseline: config.arms[0].name, difference: d.difference, low: d.low, high: d.high))
             }
         }
+        let comparisons = zip(config.arms, arms).dropFirst().map { arm, a in
+            ExperimentReport.Comparison(
+                arm: arm.name, baseline: config.arms[0].name, pairedLogloss: a.pairedLoss.flatMap(Self.sequential),
+                userCTR: a.userCTR.flatMap { cs -> ExperimentReport.UserCTR? in
+                    guard let d = cs.difference, let i = cs.interval else { return nil }
+                    return ExperimentReport.UserCTR(
+                        arm: cs.treatment.mean, armUsers: cs.treatment.count, baseline: cs.control.mean, baselineUsers: cs.control.count,
+                        difference: .init(value: d, ci: [i.lowerBound, i.upperBound], count: cs.treatment.count + cs.control.count, significant: cs.isSignificant))
+                })
+        }
         return ExperimentReport(
-            experiment: key, revision: stats.revision, srmPValue: s.srmPValue(config), arms: rows, differences: differences, excluded: Self.excluded(stats))
+            experiment: key, revision: stats.revision, srmPValue: s.srmPValue(config), arms: rows, differences: differences, excluded: Self.excluded(stats),
+            comparisons: comparisons)
     }
 }

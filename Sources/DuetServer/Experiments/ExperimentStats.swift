@@ -24,12 +24,28 @@ public final class ExperimentStats: Sendable {
         /// Off-policy estimates from this arm's traffic, by target arm (see `PolicyValue`); filled only
         /// while this arm explores (a greedy arm gives no other choice a chance to be seen).
         var policyValues: [PolicyValue] = []
+        /// This arm's model's log loss minus the first arm's, both scoring every feedback event of
+        /// the experiment (arms after the first only).
+        public var pairedLoss: MeanConfidenceSequence?
+        /// The first arm's (control) and this arm's (treatment) users' first feedback on a
+        /// recommendation their arm's model chose (arms after the first only).
+        public var userCTR: DifferenceConfidenceSequence?
         public var logloss: Double? { loglossCount > 0 ? loglossSum / Double(loglossCount) : nil }
+
+        /// The confidence sequences every report uses: 95%, always valid (Howard et al. 2021),
+        /// tightest near 10,000 observations. Paired losses are clipped into [−1, 1].
+        static func newPairedLoss() -> MeanConfidenceSequence {
+            MeanConfidenceSequence(range: -1...1, alpha: 0.05, plannedCount: 10_000, plannedVariance: 0.01)
+        }
+
+        static func newUserCTR() -> DifferenceConfidenceSequence {
+            DifferenceConfidenceSequence(range: 0...1, alpha: 0.05, plannedCount: 10_000, plannedVariance: 0.01)
+        }
 
         init() {}
 
         enum CodingKeys: String, CodingKey {
-            case assigned, requests, feedback, clicks, loglossSum, loglossCount, policyValues
+            case assigned, requests, feedback, clicks, loglossSum, loglossCount, policyValues, pairedLoss, userCTR
         }
 
         /// Counts saved before a field existed read it as empty.
@@ -42,6 +58,8 @@ public final class ExperimentStats: Sendable {
             loglossSum = try c.decodeIfPresent(Double.self, forKey: .loglossSum) ?? 0
             loglossCount = try c.decodeIfPresent(Int.self, forKey: .loglossCount) ?? 0
             policyValues = try c.decodeIfPresent([PolicyValue].self, forKey: .policyValues) ?? []
+            pairedLoss = try c.decodeIfPresent(MeanConfidenceSequence.self, forKey: .pairedLoss)
+            userCTR = try c.decodeIfPresent(DifferenceConfidenceSequence.self, forKey: .userCTR)
         }
 
         /// Adds `other`'s counts to these.
@@ -56,6 +74,12 @@ public final class ExperimentStats: Sendable {
                 policyValues += Array(repeating: PolicyValue(), count: other.policyValues.count - policyValues.count)
             }
             for (i, v) in other.policyValues.enumerated() { policyValues[i].merge(v) }
+            if let p = other.pairedLoss {
+                if pairedLoss == nil { pairedLoss = p } else if pairedLoss!.boundary == p.boundary && pairedLoss!.range == p.range { pairedLoss!.merge(p) }
+            }
+            if let u = other.userCTR {
+                if userCTR == nil { userCTR = u } else if userCTR!.boundary == u.boundary && userCTR!.range == u.range { userCTR!.merge(u) }
+            }
         }
     }
 
@@ -76,6 +100,7 @@ public final class ExperimentStats: Sendable {
         var arms: [Arm]
         var excluded: Excluded
         var users: SeenUsers?
+        var feedbackUsers: SeenUsers? = nil
     }
 
     struct State {
@@ -83,6 +108,8 @@ public final class ExperimentStats: Sendable {
         var excluded = Excluded()
         /// Allocated with the first counted user (256 KiB).
         var users: SeenUsers?
+        /// Users whose first feedback on a model's choice was counted (`userCTR`), allocated likewise.
+        var feedbackUsers: SeenUsers?
         var timeline: [Bucket] = []
     }
 
@@ -120,7 +147,35 @@ public final class ExperimentStats: Sendable {
     /// Distinct users counted so far (all arms).
     public var users: Int { state.withLock { $0.users?.count ?? 0 } }
 
-    var saved: Saved { state.withLock { Saved(arms: $0.arms, excluded: $0.excluded, users: $0.users) } }
+    var saved: Saved { state.withLock { Saved(arms: $0.arms, excluded: $0.excluded, users: $0.users, feedbackUsers: $0.feedbackUsers) } }
+
+    /// One feedback event scored by every arm's model: `losses[i]` is arm i's log loss (nil when its
+    /// model could not score the event's features).
+    func pairedLoss(_ losses: [Double?]) {
+        state.withLock { s in
+            guard losses.count == s.arms.count, let base = losses[0] else { return }
+            for b in s.arms.indices.dropFirst() {
+                guard let l = losses[b] else { continue }
+                if s.arms[b].pairedLoss == nil { s.arms[b].pairedLoss = Arm.newPairedLoss() }
+                s.arms[b].pairedLoss!.add(l - base)
+            }
+        }
+    }
+
+    /// Feedback on a recommendation `arm`'s model chose (it had more candidates than it showed):
+    /// the user's first such feedback is their observation for the CTR comparison on users.
+    func choiceFeedback(arm: Int, user: String, label: Double) {
+        state.withLock { s in
+            guard arm < s.arms.count, s.arms.count > 1 else { return }
+            if s.feedbackUsers == nil { s.feedbackUsers = SeenUsers() }
+            guard s.feedbackUsers!.insert(user) else { return }
+            let targets = arm == 0 ? Array(s.arms.indices.dropFirst()) : [arm]
+            for b in targets {
+                if s.arms[b].userCTR == nil { s.arms[b].userCTR = Arm.newUserCTR() }
+                s.arms[b].userCTR!.add(label, arm: arm == 0 ? .control : .treatment)
+            }
+        }
+    }
 
     /// Feedback joined for `arm`, with the served model's predicted probability for log loss.
     func feedback(arm: Int, label: Double, predicted: Double?, now: Date) {
@@ -166,6 +221,7 @@ public final class ExperimentStats: Sendable {
             s.excluded.forced += saved.excluded.forced
             s.excluded.outside += saved.excluded.outside
             if let users = saved.users { s.users = users }
+            if let users = saved.feedbackUsers { s.feedbackUsers = users }
         }
     }
 

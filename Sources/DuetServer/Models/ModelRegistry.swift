@@ -174,6 +174,14 @@ public final class ModelRegistry: Sendable {
         return swap
     }
 
+    /// The version that serves `ref`: its pinned version when kept, else the slot's current one; nil
+    /// when there is none.
+    func serving(_ ref: ModelReference) -> ModelVersion? {
+        let kept = self.slot(ref.slot)
+        if let pinned = ref.version { return kept.version(pinned) }
+        return kept.current
+    }
+
     /// Makes a kept version of `slot` current, re-points the learner, audits.
     func promote(slot name: SlotName, id: String, actor: String) async throws -> ModelSlot.Swap {
         let swap: ModelSlot.Swap

@@ -74,9 +74,30 @@ final class FeedbackService: Sendable {
             if request.item == impression.ids.first, !impression.targets.isEmpty {
                 impression.stats.offPolicy(arm: impression.armIndex, events: Self.offPolicyEvents(impression, reward: request.label))
             }
+            impression.stats.pairedLoss(pairedLosses(impression, features: item.features, label: request.label))
+            if impression.choseAmong {
+                impression.stats.choiceFeedback(arm: impression.armIndex, user: impression.userID, label: request.label)
+            }
         }
         metrics.feedback(experiment: impression.experiment, arm: impression.arm, label: request.label)
         return FeedbackResponse(accepted: true, experiment: impression.experiment, arm: impression.arm)
+    }
+
+    /// Every arm's model's log loss on the event (nil for an arm whose model is not loaded or hashes
+    /// features differently from the model that served it).
+    func pairedLosses(_ impression: Impression, features: [Feature], label: Double) -> [Double?] {
+        guard impression.arms.count > 1, let served = models.slot(impression.slot).version(impression.versionID) ?? models.slot(impression.slot).current
+        else { return [] }
+        var byVersion: [ObjectIdentifier: Double] = [:]
+        return impression.arms.map { arm -> Double? in
+            guard let v = models.serving(arm.model), v.hashesLike(served) else { return nil }
+            if let l = byVersion[ObjectIdentifier(v)] { return l }
+            let p = v.predict(features)
+            guard p.isFinite else { return nil }
+            let l = ProgressiveMetrics.logloss(p: p, label: label)
+            byVersion[ObjectIdentifier(v)] = l
+            return l
+        }
     }
 
     /// The feedback on an impression's first item as one logged event per target arm: the reward,

@@ -11,6 +11,12 @@ final class Impression: Sendable {
     }
 
     let experiment: String
+    /// The experiment's arms (shared with the route table), for scoring feedback with every arm's model.
+    let arms: [Arm]
+    /// The user the request was for (the unit of the CTR comparison on users).
+    let userID: String
+    /// Whether the model chose: the request had more distinct candidates than it showed.
+    let choseAmong: Bool
     let armIndex: Int
     let arm: String
     let stats: ExperimentStats
@@ -35,8 +41,12 @@ final class Impression: Sendable {
     init(
         experiment: String, armIndex: Int, arm: String, stats: ExperimentStats, slot: SlotName, versionID: String,
         user: [Feature], ids: [String], scores: [Float], features: CandidateFeatures,
-        propensities: [Float]? = nil, counted: Bool = true, targets: [PolicyTarget] = []
+        propensities: [Float]? = nil, counted: Bool = true, targets: [PolicyTarget] = [],
+        arms: [Arm] = [], userID: String = "", choseAmong: Bool = false
     ) {
+        self.arms = arms
+        self.userID = userID
+        self.choseAmong = choseAmong
         precondition(ids.count == scores.count && ids.count == features.count)
         self.propensities = propensities ?? Array(repeating: 1, count: ids.count)
         self.counted = counted
@@ -59,7 +69,7 @@ final class Impression: Sendable {
     var approximateBytes: Int {
         let idBytes = ids.reduce(0) { $0 + 16 + ($1.utf8.count > 15 ? 32 + $1.utf8.count : 0) }
         let targetBytes = targets.reduce(32) { $0 + 48 + ($1.choice.utf8.count > 15 ? 32 + $1.choice.utf8.count : 0) }
-        return 160 + 6 * 32 + idBytes + 8 * scores.count + 12 * (user.count + features.features.count) + 8 * features.count + targetBytes
+        return 160 + 8 * 32 + (userID.utf8.count > 15 ? 32 + userID.utf8.count : 0) + idBytes + 8 * scores.count + 12 * (user.count + features.features.count) + 8 * features.count + targetBytes
     }
 
     /// The served item `id`: every feature it was scored with, and its score.

@@ -79,15 +79,9 @@ final class RecommendService: Sendable {
 
     /// The model version that serves `ref`: the pinned one, or the slot's current one.
     func version(for ref: ModelReference) throws -> ModelVersion {
-        let slot = models.slot(ref.slot)
-        if let pinned = ref.version {
-            guard let v = slot.version(pinned) else {
-                throw ServingError.modelNotReady("version '\(pinned)' of slot '\(ref.slot)' is not loaded")
-            }
-            return v
-        }
-        guard let v = slot.current else { throw ServingError.modelNotReady("slot '\(ref.slot)' has no model yet") }
-        return v
+        if let v = models.serving(ref) { return v }
+        if let pinned = ref.version { throw ServingError.modelNotReady("version '\(pinned)' of slot '\(ref.slot)' is not loaded") }
+        throw ServingError.modelNotReady("slot '\(ref.slot)' has no model yet")
     }
 
     func recommend(_ request: RecommendRequest, labels: inout RequestLabels) async throws -> RecommendResponse {
@@ -137,7 +131,8 @@ final class RecommendService: Sendable {
             experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
             slot: ref.slot, versionID: version.id, user: assembled.user,
             ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top),
-            propensities: choice.propensities.map { Float($0) }, counted: counted, targets: targets))
+            propensities: choice.propensities.map { Float($0) }, counted: counted, targets: targets,
+            arms: assignment.arms, userID: request.user, choseAmong: ServedChoice.hadAChoice(ids: candidates, shown: top.count, distinct: request.candidates == nil)))
         stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
         return RecommendResponse(
@@ -161,9 +156,9 @@ final class RecommendService: Sendable {
         for (index, arm) in assignment.arms.enumerated() {
             var armScores = scores
             if index != assignment.armIndex {
-                guard let other = try? self.version(for: arm.model) else { continue }
+                guard let other = models.serving(arm.model) else { continue }
                 if other !== version {
-                    guard other.config.bits == version.config.bits, other.config.interactions == version.config.interactions else { continue }
+                    guard other.hashesLike(version) else { continue }
                     armScores.removeAll(keepingCapacity: true)
                     features.score(other, scratch: &scratch, into: &armScores)
                 }

@@ -26,6 +26,16 @@ struct ServedChoice {
         return ServedChoice(indices: slate.map { distinct[$0.index] }, propensities: slate.map(\.conditionalProbability))
     }
 
+    /// Whether showing `shown` items out of `ids` was a choice: there were more distinct candidates
+    /// (`distinct`: they are known to be distinct, as the whole catalog is).
+    static func hadAChoice(ids: [String], shown: Int, distinct: Bool) -> Bool {
+        guard ids.count > shown else { return false }
+        if distinct { return true }
+        var seen = Set<String>()
+        for id in ids where seen.insert(id).inserted && seen.count > shown { return true }
+        return false
+    }
+
     /// The first occurrence of every id, in order (all indices when there is no repeat).
     static func distinctIndices(_ ids: [String]) -> [Int] {
         var seen = Set<String>()
