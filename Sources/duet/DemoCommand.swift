@@ -12,7 +12,7 @@ import Foundation
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Train, serve, replay the OBD sample through the API, report, and roll back."
+        abstract: "Train, serve, replay the OBD sample through the API, report, and roll back; then a simulated drifting world (--scenario obd|drift|both)."
     )
 
     @Option(help: "Logged traffic to replay (OBD CSV).") var log = "data/obd/random/men.csv"
@@ -24,8 +24,25 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Data directory (default: a fresh temporary one).") var dataDir: String?
     @Option(help: "Port (default: a free one).") var port: Int?
     @Flag(help: "Leave the server running at the end and print its URLs.") var keepRunning = false
+    @Option(help: "obd (the logged Open Bandit sample), drift (a simulated world where online learning matters, docs/drift-world.md) or both.")
+    var scenario = "both"
+    @Option(help: "Rounds per phase of the drift scenario.") var rounds = 2500
+
+    func validate() throws {
+        guard ["obd", "drift", "both"].contains(scenario) else { throw ValidationError("--scenario: must be obd, drift or both, got '\(scenario)'") }
+        guard rounds >= 100 else { throw ValidationError("--rounds: at least 100, got \(rounds)") }
+    }
 
     func run() async throws {
+        if scenario != "drift" { try await runOBD() }
+        if scenario == "both" { say("") }
+        if scenario != "obd" {
+            let me = Bundle.main.executableURL?.path ?? URL(fileURLWithPath: CommandLine.arguments[0]).path
+            try await DriftDemo(binary: me, concurrency: concurrency, keepRunning: keepRunning && scenario == "drift", rounds: rounds).run()
+        }
+    }
+
+    func runOBD() async throws {
         let fm = FileManager.default
         let data = dataDir ?? fm.temporaryDirectory.appendingPathComponent("duet-demo-\(UUID().uuidString.prefix(8))").path
         let staticDir = data + "/models/static"
@@ -34,6 +51,7 @@ struct DemoCommand: AsyncParsableCommand {
         let self_ = Bundle.main.executableURL?.path ?? me
 
         // 1. Static model from the training log.
+        say("OBD: the logged Open Bandit sample (real data; the models do not choose the logged items)")
         say("1/5 training the static model on \(train)…")
         let model = staticDir + "/obd-static.duet"
         if !fm.fileExists(atPath: model) {
@@ -47,19 +65,14 @@ struct DemoCommand: AsyncParsableCommand {
         let token = "demo-" + UUID().uuidString.prefix(8)
         let base = "http://127.0.0.1:\(port)"
         say("2/5 starting duet serve on \(base) (data in \(data))…")
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: self_)
-        server.arguments = ["serve", "--port", "\(port)", "--data-dir", data, "--admin-token", "demo:\(token)"]
-        let serverLog = FileHandle(forWritingAtPath: data + "/server.log") ?? {
-            _ = fm.createFile(atPath: data + "/server.log", contents: nil)
-            return FileHandle(forWritingAtPath: data + "/server.log")!
-        }()
-        server.standardOutput = serverLog
-        server.standardError = serverLog
-        try server.run()
-        defer { if !keepRunning, server.isRunning { server.terminate(); server.waitUntilExit() } }
-        let client = AdminClient(base: URL(string: base)!, token: token)
-        try await Self.waitReady(client, server: server, log: data + "/server.log")
+        let (server, client) = try await Self.startServer(binary: self_, data: data, port: port, token: token)
+        defer {
+            if !(keepRunning && scenario == "obd") {
+                if server.isRunning { server.terminate(); server.waitUntilExit() }
+                // A temporary data directory holds model checkpoints (tens of MB): not left behind.
+                if dataDir == nil { try? fm.removeItem(atPath: data) }
+            }
+        }
 
         // 3. Replay.
         let rows = try OBDLoggedRow.read(log, limit: limit)
@@ -99,7 +112,7 @@ struct DemoCommand: AsyncParsableCommand {
         say("online: \(swap.from) → \(swap.to) (swap \(String(format: "%.2f", swap.swapSeconds * 1e6)) µs in process, \(rt) round trip)")
         let after = try await client.call("POST", "/v1/recommend", body: RecommendRequest(experiment: experiment, user: "u0", k: 3), as: RecommendResponse.self)
         say("next recommendation served by \(after.model.slot)@\(after.model.version)")
-        if keepRunning {
+        if keepRunning && scenario == "obd" {
             say("\nserver running (pid \(server.processIdentifier)); Ctrl-C to stop")
             say("  API:      \(base)/v1/recommend  (spec: \(base)/openapi.json)")
             say("  metrics:  \(base)/metrics")
@@ -116,6 +129,29 @@ struct DemoCommand: AsyncParsableCommand {
         let request = RecommendRequest(experiment: experiment, user: "u\(row.index)", candidates: [row.item], k: 1, context: ["position": .string(row.position)])
         let rec = try await client.call("POST", "/v1/recommend", body: request, as: RecommendResponse.self)
         _ = try await client.call("POST", "/v1/feedback", body: FeedbackRequest(requestID: rec.requestID, item: row.item, label: Double(row.click)), as: FeedbackResponse.self)
+    }
+
+    /// `duet serve` on `port` with `data`, its output in `data/server.log`, once ready.
+    static func startServer(binary: String, data: String, port: Int, token: String, extra: [String] = []) async throws -> (Process, AdminClient) {
+        let fm = FileManager.default
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        server.arguments = ["serve", "--port", "\(port)", "--data-dir", data, "--admin-token", "demo:\(token)"] + extra
+        let serverLog = FileHandle(forWritingAtPath: data + "/server.log") ?? {
+            _ = fm.createFile(atPath: data + "/server.log", contents: nil)
+            return FileHandle(forWritingAtPath: data + "/server.log")!
+        }()
+        server.standardOutput = serverLog
+        server.standardError = serverLog
+        try server.run()
+        let client = AdminClient(base: URL(string: "http://127.0.0.1:\(port)")!, token: token)
+        do {
+            try await waitReady(client, server: server, log: data + "/server.log")
+        } catch {
+            if server.isRunning { server.terminate() }
+            throw error
+        }
+        return (server, client)
     }
 
     static func waitReady(_ client: AdminClient, server: Process, log: String) async throws {

@@ -11,8 +11,7 @@ enum ServerHarness {
 
     /// The static model file, trained on the OBD bts log (once per test run).
     static let staticModel: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("duet-e2e-model-\(getpid())")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try! TestSupport.temporaryDirectory("e2e-model")
         let path = dir.appendingPathComponent("obd-static.duet").path
         if !FileManager.default.fileExists(atPath: path) {
             let r = try! TestSupport.run(["train", "data/obd/bts/men.csv", "--format", "obd", "--out", path])

@@ -28,11 +28,20 @@ public enum TestSupport {
 
     /// A new empty temporary directory.
     public static func temporaryDirectory(_ prefix: String = "duet-test") throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        let url = temporaryRoot.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+
+    /// Every temporary directory of this test process lives under one root, removed when the process
+    /// exits: servers' data directories hold model checkpoints (tens of MB each), and a few runs
+    /// would otherwise fill the disk.
+    public static let temporaryRoot: URL = {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("duet-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TestSupport.temporaryRoot) }
+        return root
+    }()
 
     /// Stops a child process: SIGTERM, then SIGKILL after `grace` seconds (a server spawned from a test
     /// thread may inherit a signal mask that blocks SIGTERM), and waits for it.

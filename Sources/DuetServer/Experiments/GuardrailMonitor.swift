@@ -19,11 +19,13 @@ import Foundation
 ///   online model's loss is significantly more than `ratio` times the static model's;
 /// - **healthy**: a block that ends without that, with mean d ≤ 0, and on ordinary traffic marks the
 ///   version that was current when the block began (it was followed by a whole block without
-///   degradation). Ordinary means the static model, which never learns, was calibrated on the
-///   block: its clicks are within 4 standard deviations (+2) of the static model's expected clicks.
-///   A burst of bot clicks is not ordinary, and the online model that learned it predicts it better
-///   than the static one (d ≪ 0): without this rule the poisoned versions would be marked healthy
-///   and a rollback would return to one.
+///   degradation). Ordinary means the block did not click far more than the static model, which
+///   never learns, expects: at most 4 standard deviations (+2) above its expected clicks. A burst of
+///   bot clicks is not ordinary, and the online model that learned it predicts it better than the
+///   static one (d ≪ 0): without this rule the poisoned versions would be marked healthy and a
+///   rollback would return to one. It is one-sided so that a drift that lowers click rates (the
+///   static model now over-predicts) still lets versions be marked; a drift that raises them much
+///   marks none until it passes (a rollback then returns to an older healthy version).
 ///
 /// Assumes the events of a block are independent given the models (one user's events are treated as
 /// independent) and that d's running variance is a fair estimate after a few dozen events
@@ -77,8 +79,8 @@ struct GuardrailMonitor: Sendable {
             onlineLoss: ProgressiveMetrics.logloss(p: onlinePrediction, label: label), onlineVersion: onlineVersion)
     }
 
-    /// Whether the static model was calibrated on this block's traffic (see above).
-    var ordinaryTraffic: Bool { abs(clicks - expectedClicks) <= 4 * clickVariance.squareRoot() + 2 }
+    /// Whether this block clicked no more than the static model allows (see above).
+    var ordinaryTraffic: Bool { clicks - expectedClicks <= 4 * clickVariance.squareRoot() + 2 }
 
     mutating func add(staticLoss: Double, onlineLoss: Double, onlineVersion: String) -> Decision {
         if blockStart == nil { blockStart = onlineVersion }
