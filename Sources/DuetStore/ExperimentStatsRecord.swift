@@ -34,10 +34,18 @@ public struct ExperimentStatsRecord: Codable, Sendable, Equatable, FetchableReco
 }
 
 extension DuetDatabase {
-    /// Saves (replaces) the counts of each experiment revision, in one transaction.
-    public func saveStats(_ records: [ExperimentStatsRecord]) async throws {
+    /// Saves (replaces) the counts of each experiment revision, in one transaction. For the keys in
+    /// `countsOnly` whose row exists, the saved user filters are left as they are (they are large:
+    /// the server writes them less often than the counts).
+    public func saveStats(_ records: [ExperimentStatsRecord], countsOnly: Set<String> = []) async throws {
         try await writer.write { db in
-            for r in records { try r.save(db) }
+            for r in records {
+                if countsOnly.contains(r.key), try r.exists(db) {
+                    try r.update(db, columns: ["arms", "savedAt", "excluded"])
+                } else {
+                    try r.save(db)
+                }
+            }
         }
     }
 

@@ -22,6 +22,19 @@ import Testing
         #expect(try await reopened.revisions(key: "a").map(\.config) == ["key: a\n", "key: a # 2\n"])
     }
 
+    @Test func aCountsOnlySaveKeepsTheSavedUserFilters() async throws {
+        let (db, _) = try openDatabase()
+        let bits = Data(repeating: 7, count: 16)
+        try await db.saveStats([ExperimentStatsRecord(key: "k", revision: 1, arms: "[1]", savedAt: 1, users: bits, usersCount: 3, excluded: "{}")])
+        try await db.saveStats([ExperimentStatsRecord(key: "k", revision: 1, arms: "[2]", savedAt: 2, excluded: "{}")], countsOnly: ["k"])
+        var row = try #require(try await db.stats().first)
+        #expect(row.arms == "[2]" && row.users == bits && row.usersCount == 3)
+        // A key saved for the first time is written whole, countsOnly or not.
+        try await db.saveStats([ExperimentStatsRecord(key: "new", revision: 1, arms: "[3]", savedAt: 3, users: bits)], countsOnly: ["new"])
+        row = try #require(try await db.stats().first { $0.key == "new" })
+        #expect(row.users == bits)
+    }
+
     @Test func modelRegistryUpsertsAndFiltersBySlot() async throws {
         let (db, _) = try openDatabase()
         let now = Date().timeIntervalSince1970

@@ -32,6 +32,10 @@ public final class ExperimentControl: Service, Sendable {
     private let writer = AsyncLock()
     /// The counts last saved, by experiment: an idle server writes nothing.
     private let savedStats = Mutex<[String: (revision: Int, saved: ExperimentStats.Saved)]>([:])
+    /// When each experiment's user filters (2 × 256 KiB) were last written, by key and revision.
+    private let usersSavedAt = Mutex<[String: (revision: Int, at: Double)]>([:])
+    /// How often the user filters are written while the counts change (the counts: every second).
+    static let usersSaveInterval = 10.0
     let database: DuetDatabase
     let metrics: DuetMetrics
     let logger: Logger
@@ -112,8 +116,11 @@ public final class ExperimentControl: Service, Sendable {
     }
 
     /// Saves the live revisions' per-arm counts that changed since the last save (a crash loses at
-    /// most the last interval's).
-    func saveStats() async {
+    /// most the last interval's). The user filters behind the distinct-user counts are written with
+    /// them at most every `usersSaveInterval` seconds and at shutdown (`final`): 512 KiB a second
+    /// would be 44 GB a day of writes. After a crash, a user first seen in those last seconds who
+    /// returns is counted again (each arm alike, unless returning depends on the arm).
+    func saveStats(final: Bool = false) async {
         let s = snapshot
         let now = Date().timeIntervalSince1970
         let encoder = JSONEncoder()
@@ -125,16 +132,22 @@ public final class ExperimentControl: Service, Sendable {
             }
         }
         guard !changed.isEmpty else { return }
+        let countsOnly: Set<String> = final ? [] : usersSavedAt.withLock { at in
+            Set(changed.filter { c in at[c.key].map { $0.revision == c.revision && now - $0.at < Self.usersSaveInterval } ?? false }.map(\.key))
+        }
         let records = changed.compactMap { c -> ExperimentStatsRecord? in
             guard let json = try? encoder.encode(c.saved.arms), let excluded = try? encoder.encode(c.saved.excluded) else { return nil }
+            let withUsers = !countsOnly.contains(c.key)
             return ExperimentStatsRecord(
                 key: c.key, revision: c.revision, arms: String(decoding: json, as: UTF8.self), savedAt: now,
-                users: c.saved.users.map { Data($0.bytes) }, usersCount: c.saved.users?.count, excluded: String(decoding: excluded, as: UTF8.self),
-                feedbackUsers: c.saved.feedbackUsers.map { Data($0.bytes) }, feedbackUsersCount: c.saved.feedbackUsers?.count)
+                users: withUsers ? c.saved.users.map { Data($0.bytes) } : nil, usersCount: c.saved.users?.count,
+                excluded: String(decoding: excluded, as: UTF8.self),
+                feedbackUsers: withUsers ? c.saved.feedbackUsers.map { Data($0.bytes) } : nil, feedbackUsersCount: c.saved.feedbackUsers?.count)
         }
         do {
-            try await database.saveStats(records)
+            try await database.saveStats(records, countsOnly: countsOnly)
             savedStats.withLock { saved in for c in changed { saved[c.key] = (c.revision, c.saved) } }
+            usersSavedAt.withLock { at in for c in changed where !countsOnly.contains(c.key) { at[c.key] = (c.revision, now) } }
         } catch {
             logger.error("experiment counts not saved", metadata: ["error": "\(error)"])
         }
@@ -149,7 +162,7 @@ public final class ExperimentControl: Service, Sendable {
             }
         }
         // Past cancellation: the last save runs in a task of its own (see LearnerService.checkpoint).
-        await Task { await saveStats() }.value
+        await Task { await saveStats(final: true) }.value
     }
 
     /// SRM p-value of each experiment's live revision.
