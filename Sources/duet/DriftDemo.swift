@@ -116,10 +116,14 @@ struct DriftDemo {
         say(String(format: "online model's mean predicted click rate (segment s0, all items): %.4f before the bot, %.4f after its clicks, %.4f after the guardrail (%.2f× the pre-bot level)",
                    before, poisoned, restored, restored / max(before, 1e-9)))
 
-        // 5. The drift.
-        say("\n5/5 tastes rotate and 2 new items arrive: \(rounds) more rounds…")
+        // 5. The drift, under a new revision of the experiment (its counts start at 0: the report
+        // then covers the drift alone, without the bot's clicks).
+        say("\n5/5 tastes rotate and 2 new items arrive: revision 2 of the experiment (same arms, counts from 0), \(rounds) more rounds…")
+        let applied = try await client.send(
+            "PUT", "/v1/admin/experiments/drift", body: Data((Self.experiment + "\n# revision 2: the drift phase\n").utf8), contentType: "application/yaml")
+        try AdminClient.check(applied, method: "PUT", path: "/v1/admin/experiments/drift")
         try await tally(try await play(client, from: rounds + afterBot, count: rounds, phase: .drifted), "after the drift")
-        say("\nresults since the experiment began (the counts include the bot's \(botClicks) requests and clicks, split between the arms: the statistics cannot tell a bot from a user)\n")
+        say("\nresults of revision 2 (the drift phase only)\n")
         say(try await report(client))
         let all = try await guardrailRollbacks(client)
         say("guardrail rollbacks in all: \(all.count)")
