@@ -27,15 +27,15 @@ final class Guardrail: Sendable {
 
     /// Scores one feedback event with both models, marks versions healthy, and rolls the online slot
     /// back when the online model is found worse.
-    func observe(experiment: String, features: [Feature], label: Double) async {
+    func observe(experiment: String, predictions: inout EventPredictions, label: Double) async {
         guard let config = experiments.snapshot.table.experiment(experiment), let rails = config.guardrails,
               let ratio = rails.maxLoglossRatio,
               let staticModel = models.staticSlot.current, let onlineModel = models.onlineSlot.current
         else { return }
-        let pStatic = staticModel.predict(features)
-        let pOnline = onlineModel.predict(features)
+        let pStatic = predictions.predict(staticModel)
+        let pOnline = predictions.predict(onlineModel)
         let window = max(1, rails.window ?? 2000), minExamples = rails.minExamples ?? 500
-        let (decision, heldChanged, held) = monitors.withLock { all -> (GuardrailMonitor.Decision, Bool, Set<String>) in
+        let (decision, held) = monitors.withLock { all -> (GuardrailMonitor.Decision, Set<String>?) in
             var m = all[experiment] ?? GuardrailMonitor(ratio: ratio, window: window, minExamples: minExamples)
             if m.ratio != ratio || m.window != window || m.minExamples != minExamples {
                 m = GuardrailMonitor(ratio: ratio, window: window, minExamples: minExamples)
@@ -45,9 +45,10 @@ final class Guardrail: Sendable {
                 ? m.add(label: label, staticPrediction: pStatic, onlinePrediction: pOnline, onlineVersion: onlineModel.id)
                 : .degraded("the online model predicted a non-finite value")
             all[experiment] = m
-            return (d, m.blockStart != start, Set(all.values.compactMap(\.blockStart)))
+            // The versions under evaluation change only when a block starts.
+            return (d, m.blockStart != start ? Set(all.values.compactMap(\.blockStart)) : nil)
         }
-        if heldChanged { models.onlineSlot.hold(held) }
+        if let held { models.onlineSlot.hold(held) }
         switch decision {
         case .continuing:
             return

@@ -67,14 +67,15 @@ final class FeedbackService: Sendable {
             metrics.feedbackRejected("log_unavailable").increment()
             throw ServingError.feedbackLogUnavailable("\(error)")
         }
-        await guardrail.observe(experiment: impression.experiment, features: item.features, label: request.label)
+        var predictions = EventPredictions(features: item.features)
+        await guardrail.observe(experiment: impression.experiment, predictions: &predictions, label: request.label)
         learner.submit(OnlineLearner.Example(features: item.features, label: request.label, sequence: sequence), force: true)
         if impression.counted {
             impression.stats.feedback(arm: impression.armIndex, label: request.label, predicted: item.score, now: clock.now())
             if request.item == impression.ids.first, !impression.targets.isEmpty {
                 impression.stats.offPolicy(arm: impression.armIndex, events: Self.offPolicyEvents(impression, reward: request.label))
             }
-            impression.stats.pairedLoss(pairedLosses(impression, features: item.features, label: request.label))
+            impression.stats.pairedLoss(pairedLosses(impression, predictions: &predictions, label: request.label))
             if impression.choseAmong {
                 impression.stats.choiceFeedback(arm: impression.armIndex, user: impression.userID, label: request.label)
             }
@@ -85,19 +86,17 @@ final class FeedbackService: Sendable {
 
     /// Every arm's model's log loss on the event (nil for an arm whose model is not loaded or hashes
     /// features differently from the model that served it).
-    func pairedLosses(_ impression: Impression, features: [Feature], label: Double) -> [Double?] {
+    func pairedLosses(_ impression: Impression, predictions: inout EventPredictions, label: Double) -> [Double?] {
         guard impression.arms.count > 1, let served = models.slot(impression.slot).version(impression.versionID) ?? models.slot(impression.slot).current
         else { return [] }
-        var byVersion: [ObjectIdentifier: Double] = [:]
-        return impression.arms.map { arm -> Double? in
-            guard let v = models.serving(arm.model), v.hashesLike(served) else { return nil }
-            if let l = byVersion[ObjectIdentifier(v)] { return l }
-            let p = v.predict(features)
-            guard p.isFinite else { return nil }
-            let l = ProgressiveMetrics.logloss(p: p, label: label)
-            byVersion[ObjectIdentifier(v)] = l
-            return l
+        var losses: [Double?] = []
+        losses.reserveCapacity(impression.arms.count)
+        for arm in impression.arms {
+            guard let v = models.serving(arm.model), v.hashesLike(served) else { losses.append(nil); continue }
+            let p = predictions.predict(v)
+            losses.append(p.isFinite ? ProgressiveMetrics.logloss(p: p, label: label) : nil)
         }
+        return losses
     }
 
     /// The feedback on an impression's first item as one logged event per target arm: the reward,
