@@ -11,16 +11,20 @@ public struct SlotInfo: Codable, Sendable {
         public var current: Bool
         /// Marked healthy by the guardrail (a whole block of feedback found it no worse than the static model).
         public var healthy: Bool?
+        /// Why it is kept beyond the newest versions: `pinned`, `healthy`, `history` (the thinned
+        /// history); nil when it is one of the newest.
+        public var keptFor: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case id, parentID = "parent_id", kind, createdAt = "created_at", examples, logloss, auc, current, healthy
+            case id, parentID = "parent_id", kind, createdAt = "created_at", examples, logloss, auc, current, healthy, keptFor = "kept_for"
         }
 
         public init(
             id: String, parentID: String?, kind: String, createdAt: Double, examples: Int, logloss: Double?, auc: Double?, current: Bool,
-            healthy: Bool? = nil
+            healthy: Bool? = nil, keptFor: [String]? = nil
         ) {
             self.healthy = healthy
+            self.keptFor = keptFor
             self.id = id
             self.parentID = parentID
             self.kind = kind

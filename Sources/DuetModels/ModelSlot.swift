@@ -6,6 +6,12 @@ import Synchronization
 /// and the last N versions in memory, so a rollback or promote is a single reference swap. Readers
 /// never lock; writers (publish, rollback, promote) serialize on a small lock among themselves.
 ///
+/// Beyond the last N it keeps a thinned history (`historyTiers`): for each tier of width W (10 s,
+/// 1 min, 10 min, 1 h), the newest version of each of the two most recent W-aligned intervals
+/// before the current one, so a version at least W old, and under 2W + the publish gap old, is
+/// kept. Versions share the weight pages they did not change, so a kept version costs the pages
+/// learned since.
+///
 ///     let slot = ModelSlot(name: "online")
 ///     slot.publish(version)
 ///     let v = slot.current          // one atomic load
@@ -30,9 +36,32 @@ public final class ModelSlot: Sendable {
         var held: Set<String> = []
         /// The newest versions the guardrail marked healthy, oldest first (kept beyond capacity).
         var healthy: [String] = []
+        /// The thinned history's versions (kept beyond capacity; see `historyTiers`).
+        var thinned: Set<String> = []
 
-        var kept: Set<String> { pinned.union(held).union(healthy) }
+        var kept: Set<String> { pinned.union(held).union(healthy).union(thinned) }
+
+        /// Marks `id` healthy when kept, keeping the newest `healthyKept` marks.
+        mutating func markHealthy(_ id: String) -> Bool {
+            guard versions.contains(where: { $0.id == id }) else { return false }
+            healthy.removeAll { $0 == id }
+            healthy.append(id)
+            if healthy.count > ModelSlot.healthyKept { healthy.removeFirst(healthy.count - ModelSlot.healthyKept) }
+            return true
+        }
+
+        /// Recomputes the thinned history as of `now`, then drops the oldest versions kept for no
+        /// reason beyond capacity.
+        mutating func thin(now: Date, capacity: Int) {
+            thinned = ModelSlot.history(versions.map { ($0.id, $0.createdAt) }, now: now)
+            ModelSlot.thin(&versions, capacity: capacity, pinned: kept)
+        }
     }
+
+    /// Widths (seconds) of the thinned history's tiers.
+    public static let historyTiers: [TimeInterval] = [10, 60, 600, 3600]
+    /// Intervals kept per tier.
+    static let historyPerTier = 2
 
     /// How many healthy versions are kept beyond capacity.
     public static let healthyKept = 4
@@ -60,19 +89,22 @@ public final class ModelSlot: Sendable {
             if let old = currentBox.load(ordering: .relaxed).version { h.trail.append(old.id) }
             h.versions.removeAll { $0.id == version.id }
             h.versions.append(version)
-            Self.thin(&h.versions, capacity: capacity, pinned: h.kept)
+            h.thin(now: version.createdAt, capacity: capacity)
             if h.trail.count > capacity * 4 { h.trail.removeFirst(h.trail.count - capacity * 4) }
             currentBox.store(Box(version), ordering: .releasing)
         }
     }
 
     /// Adds `older` versions (read back at a restart) to what the slot keeps, without changing the
-    /// current one: they go before the kept versions (ordered by the caller, oldest first).
-    public func restore(_ older: [ModelVersion]) {
+    /// current one: they go before the kept versions (ordered by the caller, oldest first). The ids
+    /// in `healthy` (oldest first) are marked healthy where the slot has them, before the slot thins.
+    public func restore(_ older: [ModelVersion], healthy: [String] = []) {
         history.withLock { h in
             let have = Set(h.versions.map(\.id))
             h.versions.insert(contentsOf: older.filter { !have.contains($0.id) }, at: 0)
-            Self.thin(&h.versions, capacity: capacity, pinned: h.kept)
+            for id in healthy { _ = h.markHealthy(id) }
+            let now = currentBox.load(ordering: .relaxed).version?.createdAt ?? h.versions.map(\.createdAt).max() ?? Date()
+            h.thin(now: now, capacity: capacity)
         }
     }
 
@@ -85,8 +117,13 @@ public final class ModelSlot: Sendable {
     /// The ids pinned now.
     public var pinnedIDs: Set<String> { history.withLock { $0.pinned } }
 
-    /// Every id kept beyond capacity: pinned, held and healthy (their checkpoints stay on disk too).
+    /// Every id kept beyond capacity: pinned, held, healthy and the thinned history.
     public var keptIDs: Set<String> { history.withLock { $0.kept } }
+
+    /// The ids kept beyond capacity that must stay on disk too, so they survive a restart: pinned,
+    /// held and healthy. (The thinned history on disk is made of checkpoint files, thinned by the
+    /// same rule: `history`.)
+    public var durableIDs: Set<String> { history.withLock { $0.pinned.union($0.held).union($0.healthy) } }
 
     /// Keeps the versions `ids` while the guardrail evaluates them (replaces the previous set).
     public func hold(_ ids: Set<String>) {
@@ -97,17 +134,35 @@ public final class ModelSlot: Sendable {
     /// False when the slot no longer has it.
     @discardableResult
     public func markHealthy(_ id: String) -> Bool {
-        history.withLock { h in
-            guard h.versions.contains(where: { $0.id == id }) else { return false }
-            h.healthy.removeAll { $0 == id }
-            h.healthy.append(id)
-            if h.healthy.count > Self.healthyKept { h.healthy.removeFirst(h.healthy.count - Self.healthyKept) }
-            return true
-        }
+        history.withLock { $0.markHealthy(id) }
     }
 
     /// The healthy versions kept, oldest first.
     public var healthyIDs: [String] { history.withLock { $0.healthy } }
+
+    /// The thinned history's versions kept now (see `historyTiers`).
+    public var historyIDs: Set<String> { history.withLock { $0.thinned } }
+
+    /// The thinned history as of `now` of the versions `stamps` (id, creation time): per tier of
+    /// width W, the newest version of each of the `historyPerTier` most recent W-aligned intervals
+    /// before the one `now` is in. The newest version of a coarse interval is the newest of its last
+    /// fine interval, so each tier takes its versions over from the finer one before that one lets
+    /// them go. (The learner thins its checkpoint files by the same rule.)
+    public static func history(_ stamps: [(id: String, at: Date)], now: Date) -> Set<String> {
+        var keep = Set<String>()
+        for width in historyTiers {
+            let current = (now.timeIntervalSince1970 / width).rounded(.down)
+            var newest: [Double: (id: String, at: Date)] = [:]
+            for v in stamps {
+                let bucket = (v.at.timeIntervalSince1970 / width).rounded(.down)
+                guard bucket < current else { continue }
+                if let n = newest[bucket], n.at > v.at { continue }
+                newest[bucket] = v
+            }
+            for bucket in newest.keys.sorted(by: >).prefix(historyPerTier) { keep.insert(newest[bucket]!.id) }
+        }
+        return keep
+    }
 
     /// Drops the oldest unpinned versions until at most `capacity` unpinned are left.
     static func thin(_ versions: inout [ModelVersion], capacity: Int, pinned: Set<String>) {

@@ -88,6 +88,9 @@ public final class DuetDatabase: Sendable {
                 t.add(column: "feedbackUsersCount", .integer)
             }
         }
+        migrator.registerMigration("v4: health marks") { db in
+            try db.alter(table: "model_version") { t in t.add(column: "healthyAt", .double) }
+        }
         return migrator
     }
 }

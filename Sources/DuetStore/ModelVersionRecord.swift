@@ -58,6 +58,25 @@ extension DuetDatabase {
         }
     }
 
+    /// Records that the guardrail marked `record`'s version healthy at `at` (registering it first when
+    /// it is not; a registered row keeps its other columns).
+    public func markHealthy(_ record: ModelVersionRecord, at: Double) async throws {
+        try await writer.write { db in
+            try record.insert(db, onConflict: .ignore)
+            try db.execute(sql: "UPDATE model_version SET healthyAt = ? WHERE slot = ? AND id = ?", arguments: [at, record.slot, record.id])
+        }
+    }
+
+    /// The newest `limit` versions of `slot` marked healthy, oldest first.
+    public func healthyVersionIDs(slot: String, limit: Int) async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT id FROM (SELECT id, healthyAt FROM model_version WHERE slot = ? AND healthyAt IS NOT NULL
+                                ORDER BY healthyAt DESC LIMIT ?) ORDER BY healthyAt
+                """, arguments: [slot, limit])
+        }
+    }
+
     /// Registered versions of a slot (all slots when nil), newest first.
     public func modelVersions(slot: String? = nil, limit: Int = 100) async throws -> [ModelVersionRecord] {
         try await writer.read { db in

@@ -156,17 +156,26 @@ import Testing
     }
 
     @Test func theGuardrailRestoresAHealthyVersionAfterPoisoningButLeavesHonestTrafficAlone() async throws {
-        let s = try await ServerHarness.start(try ServerHarness.dataDirectory(), ["--config", try Self.configFile()])
-        defer { s.stop() }
-        _ = try ServerHarness.cli(s, ["experiment", "apply", try Self.write(Self.guarded + "\nforce: {probe: online}\n")])
-        try await Self.feed(s, 400, adversarial: false)
+        let dir = try ServerHarness.dataDirectory(), config = try Self.configFile()
+        let first = try await ServerHarness.start(dir, ["--config", config])
+        _ = try ServerHarness.cli(first, ["experiment", "apply", try Self.write(Self.guarded + "\nforce: {probe: online}\n")])
+        try await Self.feed(first, 400, adversarial: false)
         try await Task.sleep(for: .milliseconds(300))
-        var audit = try ServerHarness.cli(s, ["audit"]).stdout
+        var audit = try ServerHarness.cli(first, ["audit"]).stdout
         #expect(!audit.contains("model.guardrail_rollback"), "healthy stream rolled back:\n\(audit)")
-        let slot = try await ServerHarness.admin(s, "GET", "/v1/admin/models/online").1
-        let healthy = (slot["versions"] as? [[String: Any]] ?? []).filter { $0["healthy"] as? Bool == true }.compactMap { $0["id"] as? String }
-        #expect(!healthy.isEmpty, "no version marked healthy after 400 honest events: \(slot)")
-        let before = try await Self.meanPrediction(s)
+        func healthy(_ s: DuetServerProcess) async throws -> [String] {
+            let slot = try await ServerHarness.admin(s, "GET", "/v1/admin/models/online").1
+            return (slot["versions"] as? [[String: Any]] ?? []).filter { $0["healthy"] as? Bool == true }.compactMap { $0["id"] as? String }
+        }
+        let marked = try await healthy(first)
+        #expect(!marked.isEmpty, "no version marked healthy after 400 honest events")
+        let before = try await Self.meanPrediction(first)
+        // The health marks survive a restart, with the versions they mark.
+        #expect(first.stop() == 0)
+        let s = try await ServerHarness.start(dir, ["--config", config])
+        defer { s.stop() }
+        #expect(try await healthy(s).sorted() == marked.sorted(), "health marks after a restart")
+        #expect(s.log.contains("online health marks restored"))
 
         // Bot clicks on everything, then ordinary zeros: the model that learned the burst is now far off.
         try await Self.feed(s, 900, adversarial: true)

@@ -214,12 +214,39 @@ import Testing
 }
 
 @Suite struct ModelSlotTests {
-    func version(_ id: String, weight: Float) -> ModelVersion {
+    /// At one fixed time unless told, so the thinned history (by time) keeps nothing extra.
+    func version(_ id: String, weight: Float, at: Date = Date(timeIntervalSince1970: 1_000_000)) -> ModelVersion {
         var c = ModelConfig()
         c.bits = 4
         c.k = 0
-        return ModelVersion(id: id, parentID: nil, kind: .online, examples: 0, metrics: .init(), config: c, positives: 0, seen: 0,
+        return ModelVersion(id: id, parentID: nil, kind: .online, createdAt: at, examples: 0, metrics: .init(), config: c, positives: 0, seen: 0,
                             weights: WeightPages(Array(repeating: weight, count: 16)), factors: WeightPages([]))
+    }
+
+    @Test func aThinnedHistoryReachesEachTierBackWithABoundedNumberOfVersions() throws {
+        let slot = ModelSlot(name: "online", capacity: 4)
+        let t0 = 1_000_000.0
+        var most = 0
+        // Two and a half hours of a version every 250 ms.
+        for i in 0..<36_000 {
+            let now = t0 + Double(i) * 0.25
+            slot.publish(version("\(i)", weight: 1, at: Date(timeIntervalSince1970: now)))
+            most = max(most, slot.versions.count)
+            guard i % 997 == 0 || i == 35_999 else { continue }
+            let ages = slot.versions.map { now - $0.createdAt.timeIntervalSince1970 }
+            for width in ModelSlot.historyTiers where now - t0 >= 2 * width {
+                // A version at least `width` old and under twice that (plus one publish gap).
+                #expect(ages.contains { $0 >= width && $0 < 2 * width + 0.25 }, "no version \(width) s back at \(now - t0) s: \(ages)")
+            }
+        }
+        #expect(most <= 4 + ModelSlot.historyTiers.count * 2, "the history kept \(most) versions")
+        #expect(slot.historyIDs.count >= 4)
+        // Health marks given back at a restart land before the slot thins, so the versions stay.
+        let restarted = ModelSlot(name: "online", capacity: 2)
+        restarted.publish(version("100", weight: 1, at: Date(timeIntervalSince1970: t0 + 100)))
+        restarted.restore((90..<100).map { version("\($0)", weight: 1, at: Date(timeIntervalSince1970: t0 + 100)) }, healthy: ["91", "93", "missing"])
+        #expect(restarted.healthyIDs == ["91", "93"])
+        #expect(restarted.versions.map(\.id) == ["91", "93", "99", "100"])
     }
 
     @Test func rollbackAndPromoteSwapTheCurrentVersion() throws {

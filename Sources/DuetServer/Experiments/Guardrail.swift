@@ -53,7 +53,7 @@ final class Guardrail: Sendable {
         case .continuing:
             return
         case .blockEnded(let healthy):
-            if let healthy, models.onlineSlot.markHealthy(healthy) {
+            if let healthy, await models.markHealthy(healthy) {
                 logger.info("online version marked healthy", metadata: ["experiment": "\(experiment)", "version": "\(healthy)"])
             }
         case .degraded(let why):

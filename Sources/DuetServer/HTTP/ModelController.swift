@@ -31,11 +31,13 @@ struct ModelController: Sendable {
     }
 
     static func info(_ slot: ModelSlot) -> SlotInfo {
-        let current = slot.current?.id, healthy = Set(slot.healthyIDs)
-        return SlotInfo(slot: slot.name, current: current, versions: slot.versions.reversed().map {
-            SlotInfo.Version(id: $0.id, parentID: $0.parentID, kind: $0.kind.rawValue, createdAt: $0.createdAt.timeIntervalSince1970,
-                             examples: $0.examples, logloss: $0.metrics.logloss, auc: $0.metrics.auc, current: $0.id == current,
-                             healthy: healthy.contains($0.id))
+        let current = slot.current?.id, healthy = Set(slot.healthyIDs), pinned = slot.pinnedIDs, history = slot.historyIDs
+        return SlotInfo(slot: slot.name, current: current, versions: slot.versions.reversed().map { v in
+            let reasons = [("pinned", pinned), ("healthy", healthy), ("history", history)].filter { $0.1.contains(v.id) }.map(\.0)
+            return SlotInfo.Version(
+                id: v.id, parentID: v.parentID, kind: v.kind.rawValue, createdAt: v.createdAt.timeIntervalSince1970,
+                examples: v.examples, logloss: v.metrics.logloss, auc: v.metrics.auc, current: v.id == current,
+                healthy: healthy.contains(v.id), keptFor: reasons.isEmpty ? nil : reasons)
         })
     }
 

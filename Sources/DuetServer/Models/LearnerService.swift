@@ -74,7 +74,12 @@ final class LearnerService: Service, Sendable {
         try reservation.reserve(through: firstID)
         if let start {
             online.publish(start)
-            restoreHistory(current: start)
+            let healthy: [String]
+            do { healthy = try await database.healthyVersionIDs(slot: SlotName.online.rawValue, limit: ModelSlot.healthyKept) } catch {
+                logger.error("online health marks not read: none restored", metadata: ["error": "\(error)"])
+                healthy = []
+            }
+            restoreHistory(current: start, healthy: healthy)
         } else if let s = registry.staticSlot.current {
             let warm = s.renamed(id: String(firstID), parentID: s.id, kind: .online)
             firstID += 1
@@ -149,19 +154,17 @@ final class LearnerService: Service, Sendable {
         ])
     }
 
-    /// Puts the other checkpoint files back into the slot's history (oldest first, the newest
-    /// `capacity - 1` and every pinned one), so a rollback reaches past a restart. Each is a whole
+    /// Puts the other checkpoint files back into the slot's history (oldest first), so a rollback
+    /// reaches past a restart, and the health marks saved in SQLite (`healthy`, oldest first) on the
+    /// versions read back. The directory holds the newest 5 checkpoints, the thinned history's and
+    /// the pinned, held and healthy versions' (`writeCheckpoint`), so all are read. Each is a whole
     /// copy of the weights in memory (they share no pages with each other).
-    private func restoreHistory(current: ModelVersion) {
+    private func restoreHistory(current: ModelVersion, healthy: [String]) {
         let slot = registry.onlineSlot
         let refused = refusedFiles.withLock { $0 }
         let files = ModelFiles.list(in: directory).filter { $0 != directory + "/\(current.id).duet" && !refused.contains($0) }
-        let pinned = slot.keptIDs
-        let wanted = files.suffix(slot.capacity - 1) + files.dropLast(slot.capacity - 1).filter {
-            pinned.contains(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)
-        }
         var older: [ModelVersion] = []
-        for path in wanted {
+        for path in files {
             do {
                 let v = try ModelFile.read(path: path)
                 older.append(v)
@@ -172,8 +175,9 @@ final class LearnerService: Service, Sendable {
             }
         }
         older.sort { (Int($0.id) ?? 0, $0.id) < (Int($1.id) ?? 0, $1.id) }
-        slot.restore(older.filter { (Int($0.id) ?? 0) < (Int(current.id) ?? Int.max) })
+        slot.restore(older.filter { (Int($0.id) ?? 0) < (Int(current.id) ?? Int.max) }, healthy: healthy)
         if !older.isEmpty { logger.info("online history restored from checkpoints", metadata: ["versions": "\(older.map(\.id).joined(separator: ","))"]) }
+        if !slot.healthyIDs.isEmpty { logger.info("online health marks restored", metadata: ["healthy": "\(slot.healthyIDs.joined(separator: ","))"]) }
     }
 
     /// The checkpoint `models/online/CURRENT` names; when that one is refused (missing, damaged,
@@ -210,7 +214,8 @@ final class LearnerService: Service, Sendable {
     }
 
     /// Writes the current online version to `models/online/<id>.duet` and points CURRENT at it, when it
-    /// changed since the last checkpoint; keeps the newest 5 checkpoint files (and every kept version's).
+    /// changed since the last checkpoint; keeps the newest 5 checkpoint files, the thinned history of
+    /// the others (by file time, `ModelSlot.history`), and every kept version's.
     /// The learner publishes what it learned first, and the file carries its optimizer state (unless
     /// the current version is not the learner's last, after a rollback it has not taken up yet).
     func checkpoint() async {
@@ -222,13 +227,14 @@ final class LearnerService: Service, Sendable {
 
     private func writeCheckpoint() async {
         let online = registry.onlineSlot
-        // A pinned version is kept on disk too, so the pin survives a restart.
-        for id in online.keptIDs {
+        // A pinned, held or healthy version is kept on disk too, so it survives a restart.
+        for id in online.durableIDs {
             let pinnedPath = directory + "/\(id).duet"
             guard let pv = online.version(id), !FileManager.default.fileExists(atPath: pinnedPath) else { continue }
             do {
                 try ModelFile.write(pv, to: pinnedPath)
                 checkpointOffsets.withLock { $0[pinnedPath] = pv.feedbackOffset }
+                try await database.register([registry.record(pv, slot: .online, source: "kept", path: pinnedPath)])
             } catch {
                 logger.error("pinned online version not written", metadata: ["id": "\(id)", "error": "\(error)"])
             }
@@ -247,7 +253,9 @@ final class LearnerService: Service, Sendable {
             try await database.register([registry.record(v, slot: .online, source: "checkpoint", path: path)])
             try await database.thinModelVersions(slot: SlotName.online.rawValue, keep: online.keptIDs)
             let files = ModelFiles.list(in: directory)
+            let history = ModelSlot.history(files.map { ($0, ModelFiles.modified($0)) }, now: Date())
             let keep = Set(online.versions.map { directory + "/\($0.id).duet" } + online.keptIDs.map { directory + "/\($0).duet" } + [path])
+                .union(history)
             for old in files.dropLast(5) where !keep.contains(old) { try? FileManager.default.removeItem(atPath: old) }
             trimLog()
         } catch {

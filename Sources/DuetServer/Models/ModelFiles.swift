@@ -4,13 +4,16 @@ import Foundation
 enum ModelFiles {
     /// `*.duet` files of `directory`, oldest first (by modification time, then name).
     static func list(in directory: String) -> [String] {
-        let fm = FileManager.default
-        let names = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasSuffix(".duet") && !$0.hasPrefix(".") }.map { directory + "/" + $0 }.sorted { a, b in
-            let ta = (try? fm.attributesOfItem(atPath: a)[.modificationDate] as? Date) ?? .distantPast
-            let tb = (try? fm.attributesOfItem(atPath: b)[.modificationDate] as? Date) ?? .distantPast
+            let ta = modified(a), tb = modified(b)
             return ta == tb ? a < b : ta < tb
         }
+    }
+
+    /// When the file at `path` was last written (the distant past when it cannot be read).
+    static func modified(_ path: String) -> Date {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
     }
 
     /// A write of a small file (`CURRENT`, `RESERVED`) that never leaves it half written: a

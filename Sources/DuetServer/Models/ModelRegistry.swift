@@ -146,6 +146,18 @@ public final class ModelRegistry: Sendable {
             source: source, examples: v.examples, logloss: v.metrics.logloss, auc: v.metrics.auc, path: path)
     }
 
+    /// Marks the online version `id` healthy (the guardrail's verdict) and saves the mark in SQLite,
+    /// so it survives a restart. False when the slot no longer keeps the version.
+    func markHealthy(_ id: String) async -> Bool {
+        guard let v = onlineSlot.version(id), onlineSlot.markHealthy(id) else { return false }
+        do {
+            try await database.markHealthy(record(v, slot: .online, source: "online", path: nil), at: clock.now().timeIntervalSince1970)
+        } catch {
+            logger.error("health mark not saved: a restart forgets it", metadata: ["version": "\(id)", "error": "\(error)"])
+        }
+        return true
+    }
+
     /// Shows a slot's new current version in the metrics.
     func published(_ v: ModelVersion, slot: SlotName) {
         metrics.modelVersion(slot).set(to: Double(v.id) ?? Double(self.slot(slot).versions.count))
