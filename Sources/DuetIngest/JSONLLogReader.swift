@@ -2,7 +2,8 @@ import DuetModels
 import Foundation
 
 /// The jsonl reader of `duet train` and `duet replay`: `{"features": {NAME: VALUE, …}, "label": 0|1,
-/// "weight"?: w}` per line, parsed from bytes (`JSONLineParser`) and hashed directly, with the same
+/// "weight"?: w}` per line (a line with `candidates`, a logged choice, yields its chosen candidate's
+/// row: `JSONLRoundReader`), parsed from bytes (`JSONLineParser`) and hashed directly, with the same
 /// features, in the same order (by name), and the same errors as `LogReader.read` → `FeatureHasher.hash`.
 enum JSONLLogReader {
     static func read(_ path: String, hasher: FeatureHasher, _ body: ([Feature], Double, Double) throws -> Void) throws {
@@ -13,6 +14,12 @@ enum JSONLLogReader {
         while let line = try lines.next() {
             guard !line.isEmpty else { continue }
             guard parser.parse(line) else { throw LogError("\(path):\(lines.lineNumber): not a JSON object") }
+            if parser.hasCandidates {
+                guard !parser.badWeight else { throw LogError("\(path):\(lines.lineNumber): weight: not a number") }
+                let round = try JSONLRoundReader.round(line, hasher: hasher, path: path, line: lines.lineNumber)
+                try body(round.candidates[round.loggedItem], round.click, parser.weight ?? 1)
+                continue
+            }
             guard parser.features == .object else { throw LogError("\(path):\(lines.lineNumber): features: missing or not an object") }
             guard let label = parser.label else { throw LogError("\(path):\(lines.lineNumber): label: missing or not a number") }
             guard !parser.badWeight else { throw LogError("\(path):\(lines.lineNumber): weight: not a number") }

@@ -36,6 +36,8 @@ struct JSONLineParser {
     /// The weight if it is a number (or a boolean); `badWeight` when present (not null) and not one.
     private(set) var weight: Double?
     private(set) var badWeight = false
+    /// The line has a `candidates` member: a logged choice (`JSONLRoundReader`).
+    private(set) var hasCandidates = false
 
     private var lex = JSONLexer(UnsafeRawBufferPointer(start: nil, count: 0))
 
@@ -52,6 +54,7 @@ struct JSONLineParser {
         label = nil
         weight = nil
         badWeight = false
+        hasCandidates = false
         guard line.baseAddress != nil else { return false }
         lex = JSONLexer(line)
         if lex.end >= 3, lex.byte(0) == 0xEF, lex.byte(1) == 0xBB, lex.byte(2) == 0xBF { lex.i = 3 }
@@ -100,6 +103,9 @@ struct JSONLineParser {
                 guard let (kind, x) = scalar(depth: 1) else { return false }
                 weight = kind == .number ? x : nil
                 badWeight = kind != .number
+            case 4:
+                hasCandidates = true
+                guard lex.skipValue(depth: 1, scratch: &scratch) else { return false }
             default:
                 guard lex.skipValue(depth: 1, scratch: &scratch) else { return false }
             }
@@ -108,12 +114,12 @@ struct JSONLineParser {
         }
     }
 
-    /// 1 for `features`, 2 for `label`, 3 for `weight`, else 0.
+    /// 1 for `features`, 2 for `label`, 3 for `weight`, 4 for `candidates`, else 0.
     private func keyName(_ key: Span) -> Int {
         func which(_ b: UnsafeRawBufferPointer) -> Int {
             func equals(_ s: StaticString) -> Bool { b.count == s.utf8CodeUnitCount && memcmp(b.baseAddress!, s.utf8Start, b.count) == 0 }
             guard b.count >= 5 else { return 0 }
-            return equals("features") ? 1 : equals("label") ? 2 : equals("weight") ? 3 : 0
+            return equals("features") ? 1 : equals("label") ? 2 : equals("weight") ? 3 : equals("candidates") ? 4 : 0
         }
         return scratch.withUnsafeBytes { which(lex.bytes(key, scratch: $0)) }
     }

@@ -17,13 +17,21 @@ extension LogReader {
         }
     }
 
-    /// Calls `body` for every row of the OBD log at `path`, in file order, with what off-policy
-    /// evaluation needs: the logged item, its `propensity_score`, and the features of every catalog
-    /// item at the row's position for the row's user, hashed by `hasher` as `readHashed` hashes the
-    /// logged one. Errors (a missing `propensity_score` column, a logged item outside the catalog, a
-    /// malformed row) are `LogError`s naming the file and line.
-    public static func readOBDRounds(_ path: String, items: String? = nil, hasher: FeatureHasher, _ body: (OBDRound) throws -> Void) throws {
-        try OBDLogReader.readRounds(path, items: items ?? defaultItemsPath(for: path), hasher: hasher, body)
+    /// Calls `body` for every logged choice of `path`, in file order, with what off-policy evaluation
+    /// needs: the logged item, its propensity, and the features of every item the policy could have
+    /// shown instead, hashed by `hasher` as `readHashed` hashes the logged one.
+    /// - obd: every catalog item at the row's position for the row's user (`propensity_score`);
+    /// - jsonl: every line is `{"features": {…shared}, "candidates": [{…}, …], "chosen": i,
+    ///   "propensity": p, "label": 0|1}` (`JSONLRoundReader`).
+    /// Errors (no propensities, a logged item outside the catalog, a malformed row) are `LogError`s
+    /// naming the file and line.
+    public static func readRounds(
+        _ path: String, format: Format, items: String? = nil, hasher: FeatureHasher, _ body: (LoggedRound) throws -> Void
+    ) throws {
+        switch format {
+        case .obd: try OBDLogReader.readRounds(path, items: items ?? defaultItemsPath(for: path), hasher: hasher, body)
+        case .jsonl: try JSONLRoundReader.readRounds(path, hasher: hasher, body)
+        }
     }
 
     /// `item_context.csv` next to the log.

@@ -47,7 +47,7 @@ struct OBDLogReader {
 
     /// Reads `path` for off-policy evaluation: calls `body` per row with the row's round (every
     /// catalog item's features at the row's position, the logged one among them).
-    static func readRounds(_ path: String, items itemsPath: String, hasher: FeatureHasher, _ body: (OBDRound) throws -> Void) throws {
+    static func readRounds(_ path: String, items itemsPath: String, hasher: FeatureHasher, _ body: (LoggedRound) throws -> Void) throws {
         let (reader, lines, start) = try open(path, items: itemsPath, hasher: hasher)
         var builder = start
         try reader.readRounds(lines, &builder, body)
@@ -182,7 +182,7 @@ struct OBDLogReader {
         }
     }
 
-    func readRounds(_ lines: LineReader, _ builder: inout FeatureRowBuilder, _ body: (OBDRound) throws -> Void) throws {
+    func readRounds(_ lines: LineReader, _ builder: inout FeatureRowBuilder, _ body: (LoggedRound) throws -> Void) throws {
         guard let propensityColumn else {
             throw LogError("\(path):\(headerLine): no propensity_score column (the logging policy's propensities)")
         }
@@ -208,7 +208,7 @@ struct OBDLogReader {
                 builder.addInteractions()
                 candidates[i] = builder.features
             }
-            try body(OBDRound(
+            try body(LoggedRound(
                 line: line, click: click, position: String(decoding: row.field(positionColumn), as: UTF8.self), propensity: propensity,
                 loggedItem: Int(logged), candidates: candidates))
         }

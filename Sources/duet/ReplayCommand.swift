@@ -5,23 +5,24 @@ import DuetModels
 import Foundation
 
 /// `duet replay LOG`: one progressive-validation pass (predict, then learn) in log order; with
-/// `--policy`, also the off-policy value of a target policy on an OBD log.
+/// `--policy`, also the off-policy value of a target policy on a log with propensities.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay", abstract: "Predict-then-learn over a log in order; print one JSON line of results.",
         discussion: """
-            With --policy (OBD logs, which carry the logging policy's propensity_score), the line also has \
+            With --policy (on logs that carry the logging policy's propensities: OBD's propensity_score, or jsonl \
+            lines {"features": {…}, "candidates": [{…}, …], "chosen": i, "propensity": p, "label": 0|1}), the line also has \
             "policy_value": IPS, SNIPS and DR estimates, each with a 95% interval, of the click rate the target \
-            policy would have had at the logged positions, and "logged_policy_value": the log's own click rate. The \
-            policy chooses among every catalog item (item_context.csv) for the row's user at the row's position, by \
-            the model's predicted click probabilities, scored before the model learns the row; DR uses those \
+            policy would have had, and "logged_policy_value": the log's own click rate. The policy chooses, for \
+            OBD, among every catalog item (item_context.csv) for the row's user at the row's position; for jsonl, \
+            among the line's candidates (each: the shared features and its own), by the model's predicted click probabilities, scored before the model learns the row; DR uses those \
             predictions as its reward model. With learning (the default) the target is the online learner itself; \
             with --no-learn, the fixed --model.
             """)
 
     @Argument(help: "The log to replay.") var log: String
     @Option(help: "Start from this model file instead of an empty model.") var model: String?
-    @Option(help: "Off-policy evaluation (obd logs only): uniform, greedy, epsilon:E (0…1) or softmax:T (T > 0, on the click-probability scale).")
+    @Option(help: "Off-policy evaluation (logs with propensities): uniform, greedy, epsilon:E (0…1) or softmax:T (T > 0, on the click-probability scale).")
     var policy: String?
     @Flag(name: .customLong("no-learn"), help: "Score with --model without learning from the log.") var noLearn = false
     @Flag(
@@ -33,9 +34,6 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let format = try options.logFormat()
         let target = try policy.map(Self.parsePolicy)
-        if target != nil && format != .obd {
-            throw CLIError("--policy: \(format.rawValue) logs carry no propensities; off-policy evaluation needs an obd log (its propensity_score column)")
-        }
         if freshOptimizerState && model == nil {
             throw CLIError("--fresh-optimizer-state: needs --model (an empty model's optimizer state is fresh anyway)")
         }
@@ -44,7 +42,7 @@ struct ReplayCommand: ParsableCommand {
         let started = ContinuousClock.now
         do {
             if let target {
-                try LogReader.readOBDRounds(log, items: options.items, hasher: replay.learner.config.hasher) { round in
+                try LogReader.readRounds(log, format: format, items: options.items, hasher: replay.learner.config.hasher) { round in
                     try replay.evaluate(round, policy: target, log: log)
                 }
             } else {
@@ -136,9 +134,9 @@ struct Replay {
         }
     }
 
-    /// One OBD round: the target policy's probabilities over the catalog from the model's current
+    /// One logged round: the target policy's probabilities over the catalog from the model's current
     /// predictions, the estimators' event, then the logged row as `score` takes it.
-    mutating func evaluate(_ round: OBDRound, policy: ExplorationPolicy, log: String) throws {
+    mutating func evaluate(_ round: LoggedRound, policy: ExplorationPolicy, log: String) throws {
         let predictions = round.candidates.map { learner.predict($0) }
         let target = policy.probabilities(predictions)
         let event: LoggedEvent

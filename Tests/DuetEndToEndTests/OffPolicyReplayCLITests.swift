@@ -64,6 +64,33 @@ import Testing
         #expect(epsilonIPS.value == got.value && epsilonSNIPS.value == snipsValue.value)
     }
 
+    /// The same rounds as logged choices in jsonl (the candidates: the 3 items): the same hand
+    /// computation; training on the log reads each line's chosen candidate.
+    @Test func ipsAndSNIPSOnAJSONLLogOfChoicesEqualTheHandComputation() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        let log = dir.appendingPathComponent("choices.jsonl")
+        var lines = ""
+        for (i, r) in Self.rounds.enumerated() {
+            lines += #"{"features": {"user": "u\#(i % 2)", "position": "\#(r.position)"}, "candidates": [{"item_id": "0"}, {"item_id": "1"}, {"item_id": "2", "extra": 1.5}], "chosen": \#(r.item), "propensity": \#(r.propensity), "label": \#(r.click)}"#
+            lines += "\n"
+        }
+        try lines.write(to: log, atomically: true, encoding: .utf8)
+        let out = try Self.replay([log.path, "--format", "jsonl", "--policy", "uniform"])
+        let w = Self.rounds.map { (1.0 / 3) / $0.propensity }, r = Self.rounds.map { Double($0.click) }
+        let terms = zip(w, r).map(*)
+        #expect(abs(try Self.value(out, "ips").value - terms.reduce(0, +) / 6) < 1e-12)
+        #expect(abs(try Self.value(out, "snips").value - terms.reduce(0, +) / w.reduce(0, +)) < 1e-12)
+        #expect(out["examples"] as? Int == 6 && out["clicks"] as? Int == 3)
+        // The chosen candidates are what a replay without --policy learns, and what train reads.
+        let plain = try Self.replay([log.path, "--format", "jsonl"])
+        #expect(plain["examples"] as? Int == 6 && plain["logloss"] as? Double == out["logloss"] as? Double)
+        let trained = try TestSupport.run(["train", log.path, "--format", "jsonl", "--out", dir.appendingPathComponent("m.duet").path])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let greedy = try Self.replay([log.path, "--format", "jsonl", "--model", dir.appendingPathComponent("m.duet").path, "--no-learn", "--policy", "greedy"])
+        let dr = try Self.value(greedy, "dr")
+        #expect(dr.value.isFinite && dr.ci[0] <= dr.value && dr.value <= dr.ci[1])
+    }
+
     /// `data/obd/random` was logged uniformly at random over its 34 items (propensity 1/34), so
     /// the uniform policy's IPS estimate is the logged click rate, inside its own interval.
     @Test func uniformOnTheRandomLogIsTheLoggedClickRate() throws {
@@ -116,12 +143,17 @@ import Testing
         let dir = try TestSupport.temporaryDirectory()
         let jsonl = dir.appendingPathComponent("log.jsonl")
         try "{\"features\": {\"a\": \"x\"}, \"label\": 1}\n".write(to: jsonl, atomically: true, encoding: .utf8)
+        let badChoice = dir.appendingPathComponent("choice.jsonl")
+        try #"{"features": {"a": "x"}, "candidates": [{"i": "0"}], "chosen": 0, "propensity": 0, "label": 1}"#.appending("\n")
+            .write(to: badChoice, atomically: true, encoding: .utf8)
         let noPropensity = dir.appendingPathComponent("nop.csv")
         try "item_id,position,click\n1,1,0\n".write(to: noPropensity, atomically: true, encoding: .utf8)
         try "item_id\n1\n".write(to: dir.appendingPathComponent("item_context.csv"), atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
-            ([jsonl.path, "--format", "jsonl", "--policy", "uniform"], "--policy"),
-            ([jsonl.path, "--policy", "greedy"], "--policy"),
+            // A plain jsonl line has no logged choice to evaluate.
+            ([jsonl.path, "--format", "jsonl", "--policy", "uniform"], "log.jsonl:1: candidates"),
+            ([badChoice.path, "--format", "jsonl", "--policy", "greedy"], "choice.jsonl:1: propensity"),
+            ([badChoice.path, "--format", "jsonl"], "choice.jsonl:1: propensity"),
             (["data/obd/random/men.csv", "--format", "obd", "--policy", "epsilon:2"], "--policy"),
             (["data/obd/random/men.csv", "--format", "obd", "--policy", "thompson"], "--policy"),
             (["data/obd/random/men.csv", "--format", "obd", "--no-learn"], "--no-learn"),

@@ -4,9 +4,9 @@ import DuetTestSupport
 import Foundation
 import Testing
 
-/// `LogReader.readOBDRounds`: every catalog item's row is the row `readHashed` yields when that item
+/// `LogReader.readRounds`: every catalog item's row is the row `readHashed` yields when that item
 /// is the logged one, bit for bit.
-@Suite struct OBDRoundTests {
+@Suite struct LoggedRoundTests {
     @Test(arguments: [false, true])
     func everyCandidateIsTheRowOfThatItem(crossed: Bool) throws {
         let hasher = FeatureHasher(bits: 20, interactions: crossed ? ReplayFixtures.interactions : [])
@@ -32,8 +32,8 @@ import Testing
         try ([lines[0]] + rows).joined(separator: "\n").appending("\n").write(to: original, atomically: true, encoding: .utf8)
         try variants.joined(separator: "\n").appending("\n").write(to: expanded, atomically: true, encoding: .utf8)
 
-        var rounds: [OBDRound] = []
-        try LogReader.readOBDRounds(original.path, hasher: hasher) { rounds.append($0) }
+        var rounds: [LoggedRound] = []
+        try LogReader.readRounds(original.path, format: .obd, hasher: hasher) { rounds.append($0) }
         let logged = try ReplayFixtures.newRows(original.path, .obd, hasher)
         let expected = try ReplayFixtures.newRows(expanded.path, .obd, hasher)
         #expect(rounds.count == 30 && expected.count == 30 * catalog.count)
@@ -64,10 +64,46 @@ import Testing
             let log = dir.appendingPathComponent("log.csv")
             try text.write(to: log, atomically: true, encoding: .utf8)
             #expect {
-                try LogReader.readOBDRounds(log.path, hasher: hasher) { _ in }
+                try LogReader.readRounds(log.path, format: .obd, hasher: hasher) { _ in }
             } throws: { error in
                 (error as? LogError)?.message.contains(message) ?? false
             }
+        }
+    }
+
+    /// A jsonl logged choice: each candidate's row is the row of a plain line whose features are the
+    /// context's and the candidate's, bit for bit (with and without interactions).
+    @Test(arguments: [false, true])
+    func aJSONLCandidateIsThePlainLineOfItsFeatures(crossed: Bool) throws {
+        let hasher = FeatureHasher(bits: 18, interactions: crossed ? [("segment", "item_id"), ("age", "price")] : [])
+        let dir = try TestSupport.temporaryDirectory()
+        let choices = dir.appendingPathComponent("choices.jsonl"), plain = dir.appendingPathComponent("plain.jsonl")
+        let candidates = [#"{"item_id": "d0", "price": 2.5}"#, #"{"item_id": "d1", "genre": "é"}"#, #"{"item_id": "d2", "price": -1, "zeta": true}"#]
+        let context = #""segment": "s2", "age": 0.25"#
+        try #"{"label": 1, "features": {\#(context)}, "candidates": [\#(candidates.joined(separator: ", "))], "chosen": 2, "propensity": 0.2}"#
+            .appending("\n").write(to: choices, atomically: true, encoding: .utf8)
+        try candidates.map { c in #"{"features": {\#(context), \#(c.dropFirst().dropLast())}, "label": 1}"# }.joined(separator: "\n")
+            .appending("\n").write(to: plain, atomically: true, encoding: .utf8)
+        var rows: [[Feature]] = []
+        try LogReader.readHashed(plain.path, format: .jsonl, hasher: hasher) { f, _, _ in rows.append(f) }
+        var rounds: [LoggedRound] = []
+        try LogReader.readRounds(choices.path, format: .jsonl, hasher: hasher) { rounds.append($0) }
+        let round = try #require(rounds.first)
+        #expect(rounds.count == 1 && round.loggedItem == 2 && round.propensity == 0.2 && round.click == 1 && round.position == nil)
+        #expect(round.candidates.count == 3)
+        for (a, b) in zip(round.candidates, rows) {
+            #expect(a.map(\.index) == b.map(\.index) && a.map(\.value) == b.map(\.value))
+        }
+        // Read as a training log, the line is its chosen candidate's row.
+        var trained: [[Feature]] = []
+        try LogReader.readHashed(choices.path, format: .jsonl, hasher: hasher) { f, _, _ in trained.append(f) }
+        #expect(trained.count == 1 && trained[0].map(\.index) == rows[2].map(\.index))
+        // A name in both the context and a candidate is refused, naming both.
+        try #"{"features": {"item_id": "x"}, "candidates": [{"item_id": "d0"}], "chosen": 0, "propensity": 1, "label": 0}"#
+            .appending("\n").write(to: choices, atomically: true, encoding: .utf8)
+        #expect(throws: LogError.self) { try LogReader.readRounds(choices.path, format: .jsonl, hasher: hasher) { _ in } }
+        do { try LogReader.readRounds(choices.path, format: .jsonl, hasher: hasher) { _ in } } catch {
+            #expect("\(error)".contains("choices.jsonl:1: candidates[0].item_id: also in features"))
         }
     }
 }
