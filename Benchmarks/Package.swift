@@ -15,6 +15,10 @@ let package = Package(
         .executableTarget(name: "RoutingBenchmark", dependencies: [.product(name: "DuetRouting", package: root)]),
         .executableTarget(name: "ModelsBenchmark", dependencies: [.product(name: "DuetModels", package: root)]),
         .executableTarget(name: "FeaturesBenchmark", dependencies: [.product(name: "DuetFeatures", package: root)]),
+        .executableTarget(
+            name: "ModelDeltaBenchmark",
+            dependencies: [.product(name: "DuetModels", package: root), .product(name: "DuetIngest", package: root)]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

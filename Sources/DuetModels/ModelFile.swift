@@ -72,9 +72,7 @@ public enum ModelFile {
             }
             for (field, value) in [("id", id as String?), ("parent_id", parent_id)] {
                 guard let value else { continue }
-                guard !value.isEmpty, value.utf8.count <= Self.maxIDLength, value != ".", value != "..",
-                      !value.unicodeScalars.contains(where: { $0 == "/" || $0.properties.generalCategory == .control })
-                else { throw invalid(field, String(reflecting: String(value.prefix(80))), "must be 1…\(Self.maxIDLength) bytes usable as a file name (no '/' or control characters)") }
+                try Self.checkID(field, value, name: name)
             }
             try check("created_at", created_at, within: 0...Self.maxCreatedAt)
             guard examples >= 0 else { throw invalid("examples", examples, "must be at least 0") }
@@ -104,6 +102,53 @@ public enum ModelFile {
             }
         }
 
+        /// Throws unless `value` is an id a version may have (`field` names it in the message): 1…255
+        /// bytes usable as a file name.
+        static func checkID(_ field: String, _ value: String, name: String) throws(ModelFileError) {
+            guard !value.isEmpty, value.utf8.count <= maxIDLength, value != ".", value != "..",
+                  !value.unicodeScalars.contains(where: { $0 == "/" || $0.properties.generalCategory == .control })
+            else {
+                throw ModelFileError(
+                    .range, "\(name): header field \(field) = \(String(reflecting: String(value.prefix(80)))): "
+                        + "must be 1…\(maxIDLength) bytes usable as a file name (no '/' or control characters)")
+            }
+        }
+
+        /// The header of `v` (with `state`'s declaration when given).
+        static func of(_ v: ModelVersion, optimizerState state: OptimizerState? = nil) -> Header {
+            Header(
+                id: v.id, parent_id: v.parentID, kind: v.kind, created_at: v.createdAt.timeIntervalSince1970, examples: v.examples,
+                metrics: v.metrics, config: v.config, positives: v.positives, seen: v.seen,
+                feedback_offset: v.feedbackOffset == 0 ? nil : v.feedbackOffset,
+                optimizer_state: state?.optimizer, optimizer_state_bytes: state.map { _ in UInt64(Header.stateLength(v.config)) })
+        }
+
+        /// The header as the file holds it: JSON with sorted keys (so equal headers are equal bytes).
+        func json() throws -> [UInt8] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .throw
+            return Array(try encoder.encode(self))
+        }
+
+        /// Decodes a header's JSON and validates it (`validate`).
+        static func decode(_ json: ArraySlice<UInt8>, name: String) throws(ModelFileError) -> Header {
+            let header: Header
+            do { header = try JSONDecoder().decode(Header.self, from: Data(json)) } catch {
+                throw ModelFileError(.header, "\(name): bad header: \(error)")
+            }
+            try header.validate(name: name)
+            return header
+        }
+
+        /// The version this header describes, with these weights and factors.
+        func version(weights: WeightPages, factors: WeightPages) -> ModelVersion {
+            ModelVersion(
+                id: id, parentID: parent_id, kind: kind, createdAt: Date(timeIntervalSince1970: created_at),
+                examples: examples, metrics: metrics, config: config, positives: positives, seen: seen,
+                weights: weights, factors: factors, feedbackOffset: feedback_offset ?? 0)
+        }
+
         /// The optimizer-state section's length for `config` (three counts and their floats).
         static func stateLength(_ config: ModelConfig) -> Int {
             let c = OptimizerState.counts(for: config)
@@ -118,15 +163,7 @@ public enum ModelFile {
                 .layout, "\(v.id): the optimizer state (\(state.optimizer.rawValue), \(state.linear.count) + \(state.factors.count) + \(state.z.count) values) "
                     + "does not fit the model (\(v.config.optimizer.rawValue), bits = \(v.config.bits), k = \(v.config.k))")
         }
-        let header = Header(
-            id: v.id, parent_id: v.parentID, kind: v.kind, created_at: v.createdAt.timeIntervalSince1970, examples: v.examples,
-            metrics: v.metrics, config: v.config, positives: v.positives, seen: v.seen,
-            feedback_offset: v.feedbackOffset == 0 ? nil : v.feedbackOffset,
-            optimizer_state: state?.optimizer, optimizer_state_bytes: state.map { _ in UInt64(Header.stateLength(v.config)) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .throw
-        let json = Array(try encoder.encode(header))
+        let json = try Header.of(v, optimizerState: state).json()
         let w = v.weights.flattened(), f = v.factors.flattened()
         var out: [UInt8] = []
         out.reserveCapacity(8 + 8 + json.count + 16 + 4 * (w.count + f.count) + (state == nil ? 0 : Header.stateLength(v.config)) + 32)
@@ -138,7 +175,7 @@ public enum ModelFile {
             append(&out, UInt64(values.count))
             for x in values { append(&out, x.bitPattern) }
         }
-        out += Array(SHA256.hash(data: out))
+        out += checksum(of: out)
         return out
     }
 
@@ -248,22 +285,14 @@ public enum ModelFile {
     ) throws(ModelFileError) -> (version: ModelVersion, optimizerState: OptimizerState?) {
         guard b.count >= 8 + 8 + 8 + 8 + 32 else { throw ModelFileError(.truncated, "\(name): truncated (\(b.count) bytes)") }
         guard Array(b[0..<8]) == magic else { throw ModelFileError(.magic, "\(name): not a Duet model file (bad magic)") }
-        let body = b[0..<(b.count - 32)]
-        guard Array(SHA256.hash(data: body)) == Array(b[(b.count - 32)...]) else {
-            throw ModelFileError(.checksum, "\(name): checksum mismatch (truncated or modified)")
-        }
+        try verifyChecksum(b, name: name)
         var r = Reader(bytes: b, offset: 8, end: b.count - 32, name: name)
         let version: UInt32 = try r.int("format version")
         guard version == formatVersion || version == formatVersionWithState else {
             throw ModelFileError(.version, "\(name): format version \(version) is not supported (expected \(formatVersion) or \(formatVersionWithState))")
         }
         let headerLength: UInt32 = try r.int("header length")
-        let json = try r.bytes(Int(headerLength), "header (\(headerLength) bytes)")
-        let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: Data(json)) } catch {
-            throw ModelFileError(.header, "\(name): bad header: \(error)")
-        }
-        try header.validate(name: name)
+        let header = try Header.decode(r.bytes(Int(headerLength), "header (\(headerLength) bytes)"), name: name)
         guard (header.optimizer_state != nil) == (version == formatVersionWithState) else {
             let problem = version == formatVersionWithState ? "declares no" : "cannot carry an"
             throw ModelFileError(.layout, "\(name): format version \(version) \(problem) optimizer state")
@@ -292,11 +321,24 @@ public enum ModelFile {
             let last = header.optimizer_state == nil ? "weights" : "optimizer state"
             throw ModelFileError(.layout, "\(name): \(r.end - r.offset) unexpected bytes after the \(last)")
         }
-        let v = ModelVersion(
-            id: header.id, parentID: header.parent_id, kind: header.kind, createdAt: Date(timeIntervalSince1970: header.created_at),
-            examples: header.examples, metrics: header.metrics, config: header.config, positives: header.positives, seen: header.seen,
-            weights: w, factors: f, feedbackOffset: header.feedback_offset ?? 0)
-        return (v, state)
+        return (header.version(weights: w, factors: f), state)
+    }
+
+    /// The trailer of a file (or a `ModelDelta`) whose other bytes are `body`: their SHA-256.
+    static func checksum(of body: some DataProtocol) -> [UInt8] {
+        Array(SHA256.hash(data: body))
+    }
+
+    /// Throws unless the last 32 bytes of `b` (at least 32 long) are the SHA-256 of the bytes before them.
+    static func verifyChecksum(_ b: [UInt8], name: String) throws(ModelFileError) {
+        guard checksum(of: b[0..<(b.count - 32)]) == Array(b[(b.count - 32)...]) else {
+            throw ModelFileError(.checksum, "\(name): checksum mismatch (truncated or modified)")
+        }
+    }
+
+    /// The error for a weight no file or delta may hold: `what[index] = value`.
+    static func badWeight(_ value: Float, _ what: String, _ index: Int, name: String) -> ModelFileError {
+        ModelFileError(value.isFinite ? .range : .nonFinite, "\(name): \(what)[\(index)] = \(value): must be finite and within ±\(maxAbsWeight)")
     }
 
     /// The first value of `state` no file may hold (see the layout above), or nil.
@@ -341,6 +383,24 @@ public enum ModelFile {
             var v: T = 0
             for (i, byte) in s.enumerated() { v |= T(byte) << (8 * i) }
             return v
+        }
+
+        /// An unsigned LEB128 varint (7 bits a byte, low first; the shortest encoding only, at most 10
+        /// bytes, within UInt64): the entry counts and index gaps of a `ModelDelta`.
+        mutating func varint(_ what: @autoclosure () -> String) throws(ModelFileError) -> UInt64 {
+            var value: UInt64 = 0
+            for i in 0..<10 {
+                guard offset < end else { throw ModelFileError(.truncated, "\(name): truncated: the \(what()) runs past the end") }
+                let byte = bytes[offset]
+                offset += 1
+                guard i < 9 || byte <= 1 else { throw ModelFileError(.layout, "\(name): the \(what()) overflows 64 bits") }
+                value |= UInt64(byte & 0x7F) << (7 * i)
+                if byte & 0x80 == 0 {
+                    guard byte != 0 || i == 0 else { throw ModelFileError(.layout, "\(name): the \(what()) is not in its shortest encoding") }
+                    return value
+                }
+            }
+            throw ModelFileError(.layout, "\(name): the \(what()) overflows 64 bits")
         }
 
         /// `n` little-endian floats as one array.
@@ -405,8 +465,7 @@ public enum ModelFile {
             let result = WeightPages(count: n, pages: pages)
             guard inRange else {
                 let values = result.flattened(), i = values.firstIndex { !(abs($0) <= maxAbsWeight) }!
-                throw ModelFileError(
-                    values[i].isFinite ? .range : .nonFinite, "\(name): \(what)[\(i)] = \(values[i]): must be finite and within ±\(maxAbsWeight)")
+                throw ModelFile.badWeight(values[i], what, i, name: name)
             }
             return result
         }
@@ -435,6 +494,9 @@ public struct ModelFileError: Error, CustomStringConvertible, Sendable {
         case nonFinite = "non_finite"
         /// Weight or factor counts that disagree with bits and k, or bytes after the weights.
         case layout
+        /// A model delta applied to another version than the one it was made from (another id or
+        /// shape; `ModelDelta`), or made between versions of different shapes.
+        case wrongBase = "wrong_base"
     }
 
     public var reason: Reason

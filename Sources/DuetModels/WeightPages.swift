@@ -48,6 +48,45 @@ public struct WeightPages: Sendable {
         return WeightPages(count: count, pages: next)
     }
 
+    /// The values that differ bitwise from `base`'s (which has the same count), by increasing index.
+    /// Pages shared with `base` are not read: a learner's versions share every page it did not touch.
+    func differences(from base: WeightPages) -> (indices: [Int], values: [Float]) {
+        precondition(count == base.count, "differences between weight arrays of different counts")
+        var indices: [Int] = [], values: [Float] = []
+        for p in pages.indices where pages[p] !== base.pages[p] {
+            let start = p << Self.pageShift
+            pages[p].values.withUnsafeBufferPointer { new in
+                base.pages[p].values.withUnsafeBufferPointer { old in
+                    for i in new.indices where new[i].bitPattern != old[i].bitPattern {
+                        indices.append(start + i)
+                        values.append(new[i])
+                    }
+                }
+            }
+        }
+        return (indices, values)
+    }
+
+    /// A new version: these pages with `values[j]` at `indices[j]` (strictly increasing, each below
+    /// `count`). Only the pages written to are copied; the others are shared.
+    func replacing(_ indices: [Int], with values: [Float]) -> WeightPages {
+        precondition(indices.count == values.count, "one value per index")
+        var next = pages
+        var j = 0
+        while j < indices.count {
+            let p = indices[j] >> Self.pageShift, start = p << Self.pageShift
+            var page = pages[p].values
+            page.withUnsafeMutableBufferPointer { page in
+                while j < indices.count && indices[j] >> Self.pageShift == p {
+                    page[indices[j] - start] = values[j]
+                    j += 1
+                }
+            }
+            next[p] = Page(page)
+        }
+        return WeightPages(count: count, pages: next)
+    }
+
     /// All values, flattened (for files and warm starts).
     public func flattened() -> [Float] {
         var out: [Float] = []
