@@ -87,7 +87,7 @@ let package = Package(
         ),
         .target(
             name: "DuetCluster",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["DuetRedis", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

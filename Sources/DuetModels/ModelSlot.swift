@@ -180,6 +180,12 @@ public final class ModelSlot: Sendable {
         public var to: ModelVersion
         /// Time the reference swap itself took.
         public var duration: Duration
+
+        public init(from: ModelVersion, to: ModelVersion, duration: Duration) {
+            self.from = from
+            self.to = to
+            self.duration = duration
+        }
     }
 
     /// Makes an earlier version current: `id`, or (nil) the one that was current before this one

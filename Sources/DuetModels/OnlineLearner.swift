@@ -40,7 +40,7 @@ public final class OnlineLearner: Sendable {
         var nextID: Int
         var lastPublished: ModelVersion?
         var sincePublish = 0
-        var pendingReset: (version: ModelVersion, optimizerState: OptimizerState?)?
+        var pendingReset: (version: ModelVersion, optimizerState: OptimizerState?, nextID: Int?)?
     }
 
     public let slot: ModelSlot
@@ -91,7 +91,13 @@ public final class OnlineLearner: Sendable {
     /// Continue learning from `version` (after a rollback) and, when given, the optimizer state saved
     /// with it (else the learner keeps its own; see `Learner.reset`). Takes effect before the next example.
     public func reset(to version: ModelVersion, optimizerState: OptimizerState? = nil) {
-        state.withLock { $0.pendingReset = (version, optimizerState) }
+        state.withLock { $0.pendingReset = (version, optimizerState, nil) }
+    }
+
+    /// The same, numbering the versions it publishes from `nextID` on (a cluster's new trainer
+    /// continues the cluster's ids), and taking the learned-through position from `version`.
+    public func resume(from version: ModelVersion, optimizerState: OptimizerState?, nextID: Int) {
+        state.withLock { $0.pendingReset = (version, optimizerState, nextID) }
     }
 
     public var stats: Stats {
@@ -117,6 +123,11 @@ public final class OnlineLearner: Sendable {
                 if let r = s.pendingReset {
                     s.learner.reset(to: r.version, optimizerState: r.optimizerState)
                     s.lastPublished = r.version
+                    if let next = r.nextID {
+                        s.nextID = next
+                        s.stats.learnedThrough = r.version.feedbackOffset
+                        s.sincePublish = 0
+                    }
                     s.pendingReset = nil
                 }
                 let b = s.queue

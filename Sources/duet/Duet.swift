@@ -10,6 +10,7 @@ struct Duet: AsyncParsableCommand {
             ServeCommand.self,
             RollbackCommand.self,
             ModelCommand.self,
+            ClusterCommand.self,
             AuditCommand.self,
             DemoCommand.self,
             OpenAPICommand.self,

@@ -18,6 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Experiment configs directory (default experiments/).") var experiments: String?
     @Option(help: "Feature-set definitions directory (default features/).") var features: String?
     @Option(help: "redis://host:port[/db]; absent: the embedded store from features/snapshots.") var redis: String?
+    @Option(help: "Cluster mode: the cluster's name; needs --redis (every replica of one cluster gives the same name).") var cluster: String?
+    @Option(name: .customLong("replica-id"), help: "This replica's id in the cluster (default HOSTNAME-PORT).") var replicaID: String?
     @Option(name: .customLong("admin-token"), help: "Admin token(s): TOKEN or NAME:TOKEN[,NAME:TOKEN]. Absent: admin routes refuse everything.")
     var adminToken: String?
     @Option(name: .customLong("api-token"), help: "Data-plane token(s) for /v1/recommend and /v1/feedback: TOKEN or NAME:TOKEN[,…]. Absent: open.")
@@ -30,7 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
             try ServeSettings.apply(environment: ProcessInfo.processInfo.environment, to: &configuration)
             let flags: [(String, String?)] = [
                 ("host", host), ("port", port.map(String.init)), ("data_dir", dataDir), ("experiments", experiments),
-                ("features", features), ("redis", redis), ("admin_token", adminToken), ("api_token", apiToken),
+                ("features", features), ("redis", redis), ("cluster", cluster), ("replica_id", replicaID), ("admin_token", adminToken),
+                ("api_token", apiToken),
             ]
             for case let (key, value?) in flags {
                 try ServeSettings.apply(key: key, value: value, source: "--" + key.replacingOccurrences(of: "_", with: "-"), to: &configuration)

@@ -25,6 +25,16 @@ enum ServeSettings {
         .init(key: "experiments", help: "experiment configs directory (default experiments)") { c, v, _ in c.experimentsDirectory = v },
         .init(key: "features", help: "feature-set definitions directory (default features)") { c, v, _ in c.featuresDirectory = v },
         .init(key: "redis", help: "redis://host:port[/db]; empty: the embedded store") { c, v, _ in c.redisURL = v.isEmpty ? nil : v },
+        .init(key: "cluster", help: "cluster mode: the cluster's name (needs redis); empty: one process on its own") { c, v, _ in
+            c.cluster = v.isEmpty ? nil : v
+        },
+        .init(key: "replica_id", help: "this replica's id in the cluster (default HOSTNAME-PORT)") { c, v, _ in c.replicaID = v.isEmpty ? nil : v },
+        .init(key: "lease_ms", help: "the trainer lease's TTL in ms, renewed every third (default 2000)") { c, v, s in
+            c.leaseTTL = .milliseconds(try positive(v, "lease_ms", s))
+        },
+        .init(key: "snapshot_interval_ms", help: "how often the trainer publishes a full snapshot (default 30000; deltas between)") { c, v, s in
+            c.snapshotInterval = .milliseconds(try positive(v, "snapshot_interval_ms", s))
+        },
         .init(key: "admin_token", help: "TOKEN or NAME:TOKEN[,NAME:TOKEN]") { c, v, s in c.adminTokens = try parseTokens(v, s) },
         .init(key: "api_token", help: "TOKEN or NAME:TOKEN[,…] required on /v1/recommend and /v1/feedback") { c, v, s in
             c.apiTokens = try parseTokens(v, s)

@@ -40,6 +40,10 @@ import Testing
         ("ErrorBody", ErrorBody(error: .init(code: "invalid_field", message: "k must be…", field: "k", details: ["a"])), .component("Error")),
         ("SlotInfo", slot, .component("Slot")),
         ("SlotList", SlotList(slots: [slot]), .response("/v1/admin/models", "get", "200")),
+        ("ClusterInfo", ClusterInfo(
+            mode: "cluster", cluster: "c", me: "r0", trainer: "r1", leaseToken: 4,
+            replicas: [.init(replica: "r0", address: "10.0.0.1:8080", version: "12", seenAt: 1.7e9, trainer: false)], version: "12", head: "12",
+            stream: .init(length: 10, last: "1-0", readThrough: nil), published: 0, applied: 3, resyncs: 1, redisError: nil), .component("Cluster")),
         ("SwapInfo", SwapInfo(slot: "online", from: "12", to: "11", swapSeconds: 1e-7), .component("Swap")),
         ("RollbackRequest", RollbackRequest(to: "11"), .requestBody("/v1/admin/models/{slot}/rollback", "post")),
         ("PromoteRequest", PromoteRequest(version: "11"), .requestBody("/v1/admin/models/{slot}/promote", "post")),

@@ -1,5 +1,6 @@
 import DuetCluster
 import DuetFeatures
+import DuetRedis
 import DuetStore
 import Foundation
 import Hummingbird
@@ -73,6 +74,24 @@ func buildRouter(
     // Every version a live experiment pins is held; a missing one keeps the server not ready, and says which arm.
     registry.holdPins(of: experiments.snapshot.table.experiments)
 
+    // Cluster mode: the feedback stream, the trainer lease, versions published to every replica.
+    let cluster: ClusterService? = try configuration.cluster.map { name in
+        guard let url = configuration.redisURL else { throw ConfigurationError(message: "cluster: needs redis (the cluster lives in Redis)") }
+        let redisURL: RedisURL
+        do { redisURL = try RedisURL(parsing: url) } catch { throw ConfigurationError(message: "redis: \(error)") }
+        return try ClusterService(
+            configuration: .init(
+                redisURL: redisURL, name: name, replica: configuration.replicaID ?? "\(ProcessInfo.processInfo.hostName)-\(configuration.port)",
+                address: "\(configuration.host):\(configuration.port)", leaseTTL: configuration.leaseTTL,
+                snapshotInterval: configuration.snapshotInterval, impressionTTL: configuration.impressionTTL,
+                controlPositionFile: configuration.dataDirectory + "/cluster-control"),
+            registry: registry, experiments: experiments, logger: logger)
+    }
+    if let cluster {
+        experiments.distribute(through: cluster)
+        registry.distribute(through: cluster)
+    }
+
     // Serving.
     let preparer = FeaturePreparer(features: features, userSet: configuration.userFeatureSet, itemSet: configuration.itemFeatureSet)
     let impressions = ImpressionStore<Impression>(
@@ -90,8 +109,9 @@ func buildRouter(
     let router = Router(context: DuetRequestContext.self, options: .autoGenerateHeadEndpoints)
     let status = StatusController(
         status: StatusReporter(experiments: experiments, models: registry, features: features, database: database,
-                               featureStore: dependencies.featureStoreName),
-        scrape: ScrapeCollector(metrics: metrics, features: features, preparer: preparer, learner: learner, experiments: experiments, impressions: impressions),
+                               featureStore: dependencies.featureStoreName, cluster: cluster),
+        scrape: ScrapeCollector(metrics: metrics, features: features, preparer: preparer, learner: learner, experiments: experiments, impressions: impressions,
+                                 cluster: cluster),
         models: registry, auth: auth)
     status.addProbes(to: router)
     let timed = router.group().add(middleware: RequestMetricsMiddleware(metrics: metrics)).add(middleware: ErrorMappingMiddleware())
@@ -101,8 +121,9 @@ func buildRouter(
             limits: .init(maxCandidates: configuration.maxCandidates, maxContextKeys: configuration.maxContextKeys,
                           maxStringLength: configuration.maxStringLength),
             experiments: experiments, models: registry, preparer: preparer,
-                                    impressions: impressions, metrics: metrics),
-        feedback: FeedbackService(impressions: impressions, log: log, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
+                                    impressions: impressions, cluster: cluster, metrics: metrics),
+        feedback: FeedbackService(
+            impressions: impressions, log: log, cluster: cluster, experiments: experiments, models: registry, guardrail: guardrail, metrics: metrics, clock: dependencies.clock),
         body: body,
         feedbackLimit: configuration.feedbackRatePerClient > 0 ? RateLimitMiddleware(rate: configuration.feedbackRatePerClient, metrics: metrics) : nil
     ).addRoutes(to: configuration.apiTokens.isEmpty
@@ -112,7 +133,8 @@ func buildRouter(
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)
+    ClusterController(cluster: cluster, models: registry, address: "\(configuration.host):\(configuration.port)").addRoutes(to: admin)
     // Last: it wraps only the not-found responder (405 with Allow on a known path, OPTIONS, JSON 404s).
     router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
-    return (router, [learner, watcher, experiments, ImpressionSweeper(impressions: impressions)])
+    return (router, [learner, watcher, experiments, ImpressionSweeper(impressions: impressions)] + (cluster.map { [$0] } ?? []))
 }

@@ -14,6 +14,14 @@ public struct ServerConfiguration: Sendable {
     public var featuresDirectory = "features"
     /// `redis://host:port[/db]`; nil serves features from the embedded store (features/snapshots).
     public var redisURL: String?
+    /// Cluster mode: the cluster's name (needs `redisURL`); nil runs one process on its own.
+    public var cluster: String?
+    /// This replica's id in the cluster (nil: `HOSTNAME-PORT`).
+    public var replicaID: String?
+    /// The trainer lease's time to live (renewed every third of it).
+    public var leaseTTL: Duration = .seconds(2)
+    /// How often the trainer publishes a full snapshot (deltas in between).
+    public var snapshotInterval: Duration = .seconds(30)
     /// Admin tokens by name (the name is what the audit log records). Empty: admin routes refuse all.
     public var adminTokens: [String: String] = [:]
     /// Data-plane tokens by client name, for `/v1/recommend` and `/v1/feedback`. Empty: those routes are open.

@@ -175,43 +175,69 @@ public final class ExperimentControl: Service, Sendable {
         return out
     }
 
+    /// Where applied changes go in cluster mode (every replica applies them); nil: this process only.
+    private let distributor = Mutex<(any ChangeDistributor)?>(nil)
+
+    /// Cluster mode: `apply` (and so `revert`) validates here, then hands the change to `d`, which
+    /// has every replica apply it (`applyHere`) and returns this replica's result.
+    func distribute(through d: any ChangeDistributor) { distributor.withLock { $0 = d } }
+
     /// Validates `files` together with the live experiments they do not replace, stores them as new
-    /// revisions (one transaction), audits, and swaps the table. All or nothing.
+    /// revisions (one transaction), audits, and swaps the table. All or nothing. In cluster mode the
+    /// change is validated here and then applied by every replica, this one included.
     public func apply(_ files: [(file: String, yaml: String)], actor: String, revertedFrom: Int? = nil) async throws -> [ExperimentRevision] {
-        try await writer.withLock {
-            var parsed: [(file: String, config: ExperimentConfig, yaml: String)] = []
-            var problems: [ValidationProblem] = []
-            for f in files {
-                do {
-                    parsed.append((f.file, try ExperimentLoader.parse(yaml: f.yaml, file: f.file), f.yaml))
-                } catch let error as ExperimentValidationError {
-                    problems += error.problems
-                }
+        if let d = distributor.withLock({ $0 }) {
+            try await writer.withLock { _ = try self.validated(files) }
+            return try await d.distributeExperiments(files, actor: actor, revertedFrom: revertedFrom)
+        }
+        return try await applyHere(files, actor: actor, revertedFrom: revertedFrom)
+    }
+
+    /// The configs of `files`, checked together with the live experiments they do not replace (pins
+    /// included), or `ExperimentError.invalidConfig` with every problem.
+    private func validated(_ files: [(file: String, yaml: String)]) throws -> [(file: String, config: ExperimentConfig, yaml: String)] {
+        var parsed: [(file: String, config: ExperimentConfig, yaml: String)] = []
+        var problems: [ValidationProblem] = []
+        for f in files {
+            do {
+                parsed.append((f.file, try ExperimentLoader.parse(yaml: f.yaml, file: f.file), f.yaml))
+            } catch let error as ExperimentValidationError {
+                problems += error.problems
             }
-            let live = self.snapshot
-            let replaced = Set(parsed.map(\.config.key))
-            var all: [(file: String, config: ExperimentConfig)] = parsed.map { ($0.file, $0.config) }
-            for config in live.table.experiments where !replaced.contains(config.key) {
-                all.append((file: "live:\(config.key)", config: config))
-            }
-            let keys = parsed.map(\.config.key)
-            if Set(keys).count != keys.count {
-                problems.append(ValidationProblem(file: "(request)", field: "key", message: "the same experiment key appears twice"))
-            }
-            problems += ExperimentLoader.validate(all)
-            // A pin must name a version its slot keeps now: never a silent 503 for the arm's users.
-            if let models = self.models {
-                for p in parsed {
-                    for (i, arm) in p.config.arms.enumerated() {
-                        if let why = models.makeServable(arm.model) {
-                            problems.append(ValidationProblem(file: p.file, field: "arms[\(i)].model", message: why))
-                        }
+        }
+        let live = self.snapshot
+        let replaced = Set(parsed.map(\.config.key))
+        var all: [(file: String, config: ExperimentConfig)] = parsed.map { ($0.file, $0.config) }
+        for config in live.table.experiments where !replaced.contains(config.key) {
+            all.append((file: "live:\(config.key)", config: config))
+        }
+        let keys = parsed.map(\.config.key)
+        if Set(keys).count != keys.count {
+            problems.append(ValidationProblem(file: "(request)", field: "key", message: "the same experiment key appears twice"))
+        }
+        problems += ExperimentLoader.validate(all)
+        // A pin must name a version its slot keeps now: never a silent 503 for the arm's users.
+        if let models = self.models {
+            for p in parsed {
+                for (i, arm) in p.config.arms.enumerated() {
+                    if let why = models.makeServable(arm.model) {
+                        problems.append(ValidationProblem(file: p.file, field: "arms[\(i)].model", message: why))
                     }
                 }
             }
-            guard problems.isEmpty else {
-                throw ExperimentError.invalidConfig(problems)
-            }
+        }
+        guard problems.isEmpty else {
+            throw ExperimentError.invalidConfig(problems)
+        }
+        return parsed
+    }
+
+    /// `apply` on this replica only (what every replica runs for a distributed change).
+    func applyHere(_ files: [(file: String, yaml: String)], actor: String, revertedFrom: Int? = nil) async throws -> [ExperimentRevision] {
+        try await writer.withLock {
+            let parsed = try self.validated(files)
+            let live = self.snapshot
+            let keys = parsed.map(\.config.key)
             let saved = try await self.database.saveRevisions(parsed.map { (key: $0.config.key, config: $0.yaml) }, author: actor, revertedFrom: revertedFrom)
             var revisions = live.revisions
             for r in saved { revisions[r.key] = r }

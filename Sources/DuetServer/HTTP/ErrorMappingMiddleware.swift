@@ -34,6 +34,7 @@ struct ErrorMappingMiddleware: RouterMiddleware {
         case .duplicateFeedback: APIError(.conflict, code: "duplicate_feedback", message: e.description, field: "item")
         case .learnerBusy: APIError(.serviceUnavailable, code: "learner_busy", message: e.description)
         case .feedbackLogUnavailable: APIError(.serviceUnavailable, code: "feedback_log_unavailable", message: e.description)
+        case .clusterUnavailable: APIError(.serviceUnavailable, code: "cluster_unavailable", message: e.description)
         }
     }
 

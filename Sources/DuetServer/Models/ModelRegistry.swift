@@ -165,8 +165,33 @@ public final class ModelRegistry: Sendable {
         if let loss = v.metrics.logloss { metrics.progressiveLogloss(slot).set(to: loss) }
     }
 
-    /// Rolls `slot` back (to `id`, or the previous version), re-points the learner, audits.
+    /// Where rollbacks go in cluster mode (every replica makes them); nil: this process only.
+    private let distributor = Mutex<(any ChangeDistributor)?>(nil)
+
+    func distribute(through d: any ChangeDistributor) { distributor.withLock { $0 = d } }
+
+    /// Rolls `slot` back (to `id`, or the previous version), re-points the learner, audits. In cluster
+    /// mode every replica makes the same rollback (the online slot's through the trainer, which
+    /// publishes the version rolled back to).
     func rollback(slot name: SlotName, to id: String?, actor: String, reason: RollbackReason = .manual, why: String? = nil) async throws -> ModelSlot.Swap {
+        guard let d = distributor.withLock({ $0 }) else { return try await rollbackHere(slot: name, to: id, actor: actor, reason: reason, why: why) }
+        let s = slot(name)
+        guard let now = s.current else { throw ModelError.rollbackRefused(SlotError.empty(name.rawValue).description) }
+        let target: String
+        if let id {
+            guard s.version(id) != nil else { throw ModelError.rollbackRefused(SlotError.unknownVersion(name.rawValue, id, s.versions.map(\.id)).description) }
+            target = id
+        } else {
+            guard let i = s.versions.lastIndex(where: { $0.id == now.id }), i > 0 else {
+                throw ModelError.rollbackRefused(SlotError.noPrevious(name.rawValue, now.id).description)
+            }
+            target = s.versions[i - 1].id
+        }
+        return try await d.distributeRollback(slot: name, to: target, actor: actor, reason: reason, why: why)
+    }
+
+    /// `rollback` on this replica only.
+    func rollbackHere(slot name: SlotName, to id: String?, actor: String, reason: RollbackReason = .manual, why: String? = nil) async throws -> ModelSlot.Swap {
         let swap: ModelSlot.Swap
         do { swap = try slot(name).rollback(to: id) } catch let e as SlotError {
             throw ModelError.rollbackRefused(e.description)
@@ -234,7 +259,7 @@ public final class ModelRegistry: Sendable {
     }
 
     /// Why a slot was rolled back (a metrics label and the audit action).
-    enum RollbackReason: String, Sendable {
+    enum RollbackReason: String, Sendable, Codable {
         case manual
         case guardrail
     }

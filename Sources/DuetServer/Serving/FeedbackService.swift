@@ -10,14 +10,23 @@ import Foundation
 final class FeedbackService: Sendable {
     let impressions: ImpressionStore<Impression>
     let log: FeedbackLog
+    /// Cluster mode: feedback goes to the cluster's stream (the trainer learns it from there).
+    let cluster: ClusterService?
+    /// The live experiments (cluster mode: an impression from another replica takes their counters).
+    let experiments: ExperimentControl?
     let models: ModelRegistry
     let guardrail: Guardrail
     let metrics: DuetMetrics
     let clock: any WallClock
 
-    init(impressions: ImpressionStore<Impression>, log: FeedbackLog, models: ModelRegistry, guardrail: Guardrail, metrics: DuetMetrics, clock: any WallClock) {
+    init(
+        impressions: ImpressionStore<Impression>, log: FeedbackLog, cluster: ClusterService? = nil, experiments: ExperimentControl? = nil,
+        models: ModelRegistry, guardrail: Guardrail, metrics: DuetMetrics, clock: any WallClock
+    ) {
         self.impressions = impressions
         self.log = log
+        self.cluster = cluster
+        self.experiments = experiments
         self.models = models
         self.guardrail = guardrail
         self.metrics = metrics
@@ -37,8 +46,14 @@ final class FeedbackService: Sendable {
             metrics.feedbackRejected("expired").increment()
             throw ServingError.impressionExpired(requestID: request.requestID)
         case .unknown:
-            metrics.feedbackRejected("unknown_request").increment()
-            throw ServingError.unknownRequest(requestID: request.requestID)
+            // Cluster mode: maybe another replica served it.
+            if let cluster, let experiments, let bytes = await cluster.fetchImpression(request.requestID),
+               let remote = ImpressionRecord.decode(bytes, experiments: experiments.snapshot) {
+                impression = remote
+            } else {
+                metrics.feedbackRejected("unknown_request").increment()
+                throw ServingError.unknownRequest(requestID: request.requestID)
+            }
         }
         labels.experiment = impression.experiment
         labels.arm = impression.arm
@@ -54,22 +69,41 @@ final class FeedbackService: Sendable {
             impression.release(request.item)
             throw ServingError.modelNotReady("the online learner has not started (no static model yet)")
         }
-        guard learner.hasRoom else {
-            impression.release(request.item)
-            metrics.feedbackRejected("queue_full").increment()
-            throw ServingError.learnerBusy
-        }
-        let sequence: UInt64
-        do {
-            sequence = try await log.append(FeedbackRecord(features: item.features, label: request.label).bytes)
-        } catch {
-            impression.release(request.item)
-            metrics.feedbackRejected("log_unavailable").increment()
-            throw ServingError.feedbackLogUnavailable("\(error)")
+        let record = FeedbackRecord(features: item.features, label: request.label).bytes
+        var sequence: UInt64?
+        if let cluster {
+            // The stream is the log: acknowledged once appended; the trainer (maybe another replica) learns it.
+            let appended: String?
+            do {
+                appended = try await cluster.appendFeedback(record, requestID: request.requestID, item: request.item)
+            } catch {
+                impression.release(request.item)
+                metrics.feedbackRejected("log_unavailable").increment()
+                throw ServingError.feedbackLogUnavailable("\(error)")
+            }
+            guard appended != nil else {
+                metrics.feedbackRejected("duplicate").increment()
+                throw ServingError.duplicateFeedback(item: request.item, requestID: request.requestID)
+            }
+        } else {
+            guard learner.hasRoom else {
+                impression.release(request.item)
+                metrics.feedbackRejected("queue_full").increment()
+                throw ServingError.learnerBusy
+            }
+            do {
+                sequence = try await log.append(record)
+            } catch {
+                impression.release(request.item)
+                metrics.feedbackRejected("log_unavailable").increment()
+                throw ServingError.feedbackLogUnavailable("\(error)")
+            }
         }
         var predictions = EventPredictions(features: item.features)
         await guardrail.observe(experiment: impression.experiment, predictions: &predictions, label: request.label)
-        learner.submit(OnlineLearner.Example(features: item.features, label: request.label, sequence: sequence), force: true)
+        if let sequence {
+            learner.submit(OnlineLearner.Example(features: item.features, label: request.label, sequence: sequence), force: true)
+        }
         if impression.counted {
             impression.stats.feedback(arm: impression.armIndex, label: request.label, predicted: item.score, now: clock.now())
             if request.item == impression.ids.first, !impression.targets.isEmpty {

@@ -21,10 +21,13 @@ final class RecommendService: Sendable {
     let models: ModelRegistry
     let preparer: FeaturePreparer
     let impressions: ImpressionStore<Impression>
+    /// Cluster mode: each impression is also copied to Redis (off the request path), for a join on any replica.
+    let cluster: ClusterService?
     let metrics: DuetMetrics
 
     init(limits: Limits, experiments: ExperimentControl, models: ModelRegistry, preparer: FeaturePreparer,
-         impressions: ImpressionStore<Impression>, metrics: DuetMetrics) {
+         impressions: ImpressionStore<Impression>, cluster: ClusterService? = nil, metrics: DuetMetrics) {
+        self.cluster = cluster
         self.limits = limits
         self.experiments = experiments
         self.models = models
@@ -127,12 +130,14 @@ final class RecommendService: Sendable {
                 assignment: assignment, version: version, scores: scores, ids: candidates, distinct: request.candidates == nil ? nil : ServedChoice.distinctIndices(candidates),
                 shown: first, features: assembled, scratch: &scratch)
         }
-        let requestID = impressions.insert(Impression(
+        let impression = Impression(
             experiment: request.experiment, armIndex: assignment.armIndex, arm: assignment.arm, stats: stats,
             slot: ref.slot, versionID: version.id, user: assembled.user,
             ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top),
             propensities: choice.propensities.map { Float($0) }, counted: counted, targets: targets,
-            arms: assignment.arms, userID: request.user, choseAmong: ServedChoice.hadAChoice(ids: candidates, shown: top.count, distinct: request.candidates == nil)))
+            arms: assignment.arms, userID: request.user, choseAmong: ServedChoice.hadAChoice(ids: candidates, shown: top.count, distinct: request.candidates == nil))
+        let requestID = impressions.insert(impression)
+        cluster?.mirror(requestID: requestID, ImpressionRecord.encode(impression))
         stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
         return RecommendResponse(

@@ -13,6 +13,8 @@ public enum ServingError: Error, CustomStringConvertible, Sendable {
     case learnerBusy
     /// The feedback log could not take the event: it was not accepted.
     case feedbackLogUnavailable(String)
+    /// Cluster mode: a change could not go through Redis to every replica.
+    case clusterUnavailable(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum ServingError: Error, CustomStringConvertible, Sendable {
         case .duplicateFeedback(let item, let id): "feedback for item '\(item)' of request \(id) was already recorded"
         case .learnerBusy: "the online learner's queue is full; retry shortly"
         case .feedbackLogUnavailable(let why): "the feedback log could not record the event (not accepted; retry): \(why)"
+        case .clusterUnavailable(let why): why
         }
     }
 }

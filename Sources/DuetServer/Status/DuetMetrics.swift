@@ -60,6 +60,14 @@ public final class DuetMetrics: Sendable {
     public let swapDuration: DurationHistogram
     public let experimentApplies: Counter
     public let experimentReverts: Counter
+    /// Cluster mode (0 in a single process).
+    public let clusterTrainer: Gauge
+    public let clusterReplicas: Gauge
+    public let clusterStreamLag: Gauge
+    public let clusterVersionsPublished: Gauge
+    public let clusterVersionsApplied: Gauge
+    public let clusterResyncs: Gauge
+    public let clusterImpressionsDropped: Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -79,6 +87,13 @@ public final class DuetMetrics: Sendable {
         swapDuration = registry.makeDurationHistogram(descriptor: .duet("duet_model_swap_duration_seconds", "Time to swap a slot's current model version"), buckets: [.nanoseconds(100), .microseconds(1), .microseconds(10), .microseconds(100), .milliseconds(1), .milliseconds(10)])
         experimentApplies = registry.makeCounter(descriptor: .duet("duet_experiment_applies_total", "Experiment configs applied"))
         experimentReverts = registry.makeCounter(descriptor: .duet("duet_experiment_reverts_total", "Experiment configs reverted"))
+        clusterTrainer = registry.makeGauge(descriptor: .duet("duet_cluster_trainer", "1 while this replica holds the trainer lease (cluster mode)"))
+        clusterReplicas = registry.makeGauge(descriptor: .duet("duet_cluster_replicas", "Live replicas this replica sees (cluster mode)"))
+        clusterStreamLag = registry.makeGauge(descriptor: .duet("duet_cluster_stream_lag_seconds", "On the trainer: age of the newest feedback-stream entry minus that of the last one read"))
+        clusterVersionsPublished = registry.makeGauge(descriptor: .duet("duet_cluster_versions_published", "Versions this replica published as the trainer (since start)"))
+        clusterVersionsApplied = registry.makeGauge(descriptor: .duet("duet_cluster_versions_applied", "Versions this replica applied from the trainer (since start)"))
+        clusterResyncs = registry.makeGauge(descriptor: .duet("duet_cluster_resyncs", "Times this replica synced from the snapshot (since start)"))
+        clusterImpressionsDropped = registry.makeGauge(descriptor: .duet("duet_cluster_impressions_not_copied", "Impressions not copied to Redis (queue full or Redis down): they join only where served"))
         // Every reason from 0, so an alert sees the first refusal as an increase.
         for reason in ModelFileError.Reason.allCases { _ = modelFilesRefused(reason) }
     }

@@ -11,12 +11,14 @@ final class ScrapeCollector: Sendable {
     let learner: LearnerService
     let experiments: ExperimentControl
     let impressions: ImpressionStore<Impression>
+    let cluster: ClusterService?
     private let reportedFeatures = Mutex(FeatureStoreMetrics())
     private let reportedPrepared = Mutex([String: Int]())
 
     init(metrics: DuetMetrics, features: any FeatureReader, preparer: FeaturePreparer, learner: LearnerService, experiments: ExperimentControl,
-         impressions: ImpressionStore<Impression>) {
+         impressions: ImpressionStore<Impression>, cluster: ClusterService? = nil) {
         self.impressions = impressions
+        self.cluster = cluster
         self.metrics = metrics
         self.features = features
         self.preparer = preparer
@@ -27,6 +29,7 @@ final class ScrapeCollector: Sendable {
     /// Updates the registry, then writes the text exposition format.
     func scrape() -> [UInt8] {
         learner.reportMetrics()
+        cluster?.reportMetrics(metrics)
         metrics.impressions.set(to: Double(impressions.entries))
         metrics.impressionBytes.set(to: Double(impressions.bytes))
         let now = features.metrics()

@@ -53,6 +53,8 @@ public struct StatusPage: Sendable {
     public var bucketSeconds: Int
     /// The guardrail's last rollback: when, by which experiment, from → to, and why.
     public var guardrail: (at: Double, actor: String, from: String, to: String, why: String)? = nil
+    /// Cluster mode: who trains, the replicas and their versions (nil: one process).
+    public var cluster: String? = nil
 
     static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
@@ -98,6 +100,7 @@ public struct StatusPage: Sendable {
             h += "</div>"
         }
         h += "<h2>Models</h2>"
+        if let c = cluster { h += "<div>\(esc(c))</div>" }
         if let g = guardrail {
             h += "<div class=warn>\(date(g.at)): the guardrail (\(esc(g.actor))) rolled the online model back \(esc(g.from)) → \(esc(g.to)): \(esc(g.why))</div>"
         }

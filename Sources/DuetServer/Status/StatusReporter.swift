@@ -12,6 +12,7 @@ struct StatusReporter: Sendable {
     let database: DuetDatabase
     /// "redis" or "embedded store".
     let featureStore: String
+    var cluster: ClusterService? = nil
 
     /// The page; the audit rows only for an admin (`withAudit`).
     func page(withAudit: Bool) async throws -> StatusPage {
@@ -47,6 +48,7 @@ struct StatusReporter: Sendable {
         return StatusPage(
             experiments: experimentsShown, slots: slots, featureVersions: featureVersions,
             featureStore: featureStore, audit: audit, bucketSeconds: s.stats.values.first?.bucketSeconds ?? 10,
-            guardrail: models.lastGuardrailRollback.map { ($0.at.timeIntervalSince1970, $0.actor, $0.from, $0.to, $0.why) })
+            guardrail: models.lastGuardrailRollback.map { ($0.at.timeIntervalSince1970, $0.actor, $0.from, $0.to, $0.why) },
+            cluster: cluster?.statusLine())
     }
 }
