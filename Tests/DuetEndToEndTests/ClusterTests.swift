@@ -161,4 +161,64 @@ import Testing
         let logs = ["a: \(infoA) versions \(idsA)"] + [a, b].map { s in s.log.split(separator: "\n").filter { $0.contains("cluster") || $0.contains("rolled") }.suffix(12).joined(separator: "\n") }
         #expect(everywhere, "after a rollback to \(target) on b: a serves \(String(describing: va)), b \(String(describing: vb))\n\(logs.joined(separator: "\n---\n"))")
     }
+
+    @Test func redisDownKeepsServingRefusesFeedbackClearlyAndResumesAfterARestartWithoutData() async throws {
+        let redis = try RedisServer.start()
+        defer { redis.stop() }
+        let config = try Self.config()
+        var replicas: [DuetServerProcess] = []
+        defer { for r in replicas { r.stop() } }
+        for i in 0..<2 {
+            replicas.append(try await ServerHarness.start(
+                try ServerHarness.dataDirectory(), ["--config", config, "--redis", redis.url, "--cluster", "f", "--replica-id", "f\(i)"]))
+        }
+        let formed = try await ServerHarness.eventually(10) {
+            let c = try await Self.cluster(replicas[1])
+            return c["trainer"] as? String != nil && (c["replicas"] as? [Any])?.count == 2
+        }
+        #expect(formed)
+        var acknowledged = 0
+        for i in 0..<60 where try await Self.feedback(replicas[i % 2], user: "p\(i)", label: i % 6 == 0 ? 1 : 0) == 200 { acknowledged += 1 }
+        #expect(acknowledged == 60)
+        var before: (id: String, examples: Int)?
+        let settled = try await ServerHarness.eventually(10) {
+            let a = try await Self.onlineVersion(replicas[0]), b = try await Self.onlineVersion(replicas[1])
+            before = a
+            return a != nil && a?.id == b?.id && a?.examples == b?.examples
+        }
+        #expect(settled)
+
+        // Redis dies: serving goes on from the versions each replica has; feedback is a clear 503.
+        redis.kill()
+        let served = try await ServerHarness.recommend(replicas[0], user: "down-1", candidates: ["1", "2", "3"], k: 1)
+        #expect(served["request_id"] != nil)
+        let (status, body) = try await replicas[1].post("/v1/feedback", ["request_id": "nope", "item": "1", "label": 1])
+        #expect(status == 404 || status == 503, "\(status) \(body)")
+        let r = try await ServerHarness.recommend(replicas[1], user: "down-2", candidates: ["1", "2", "3"], k: 1)
+        let item = ((r["items"] as? [[String: Any]])?.first?["id"] as? String) ?? "1"
+        let (refused, error) = try await replicas[1].post("/v1/feedback", ["request_id": r["request_id"]!, "item": item, "label": 1])
+        #expect(refused == 503 && (error["error"] as? [String: Any])?["code"] as? String == "feedback_log_unavailable", "\(refused) \(error)")
+        let noticed = try await ServerHarness.eventually(5) { try await Self.cluster(replicas[0])["redis_error"] as? String != nil }
+        #expect(noticed)
+        // The refused event was not taken: it can be sent again once Redis is back.
+        try redis.launch()
+        let resumed = try await ServerHarness.eventually(15) {
+            try await replicas[1].post("/v1/feedback", ["request_id": r["request_id"]!, "item": item, "label": 1]).0 == 200
+        }
+        #expect(resumed, "feedback did not resume after Redis came back")
+        var after = 1
+        for i in 0..<30 where try await Self.feedback(replicas[i % 2], user: "q\(i)", label: 0) == 200 { after += 1 }
+        // Redis came back empty: the trainer published its model again as a snapshot and learned on.
+        var final: (id: String, examples: Int)?
+        let converged = try await ServerHarness.eventually(10) {
+            let a = try await Self.onlineVersion(replicas[0]), b = try await Self.onlineVersion(replicas[1])
+            final = a
+            return a != nil && a?.id == b?.id && a?.examples == (before?.examples ?? 0) + after
+        }
+        #expect(converged, "after Redis returned: \(String(describing: final)), before \(String(describing: before)), acknowledged since \(after)")
+        // The lease was taken again once Redis was back (it lost the key with everything else).
+        let taken = replicas.map { $0.log.components(separatedBy: "took the trainer lease").count - 1 }.reduce(0, +)
+        #expect(taken >= 2, "lease taken \(taken) times")
+    }
 }
+
