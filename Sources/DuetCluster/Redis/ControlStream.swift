@@ -30,16 +30,8 @@ public struct ControlStream: Sendable {
 
     /// Entries after `position`, waiting up to `block` for one.
     public func read(after position: String, block: Duration, _ redis: RedisConnection) throws -> [Entry] {
-        let ms = block.components.seconds * 1000 + block.components.attoseconds / 1_000_000_000_000_000
-        let reply = try redis.command(["XREAD", "COUNT", "100", "BLOCK", String(ms), "STREAMS", keys.control, position])
+        let reply = try redis.command(["XREAD", "COUNT", "100", "BLOCK", String(block.milliseconds), "STREAMS", keys.control, position])
         if case .error(let e) = reply { throw ClusterError("control stream: \(e)") }
-        guard let stream = reply.array.first?.array, stream.count == 2 else { return [] }
-        return stream[1].array.compactMap { entry in
-            let e = entry.array
-            guard e.count == 2, let id = e[0].text else { return nil }
-            let fields = e[1].array.compactMap(\.text)
-            guard let i = fields.firstIndex(of: "c"), i + 1 < fields.count else { return nil }
-            return Entry(id: id, change: fields[i + 1])
-        }
+        return StreamReply.entries(reply).compactMap { e in e.fields["c"].map { Entry(id: e.id, change: $0) } }
     }
 }

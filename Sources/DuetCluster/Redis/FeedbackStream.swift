@@ -26,7 +26,7 @@ public struct FeedbackStream: Sendable {
     /// Appends `payload` unless feedback on (`requestID`, `item`) was already taken (then nil).
     /// Returns the entry id.
     public func append(_ payload: [UInt8], requestID: String, item: String, ttl: Duration, _ redis: RedisConnection) throws -> String? {
-        let ms = max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
+        let ms = max(1, ttl.milliseconds)
         let reply = try redis.command(["EVAL", Self.appendScript, "2", keys.feedback, keys.consumed(requestID, item: item),
                                        Data(payload).base64EncodedString(), String(ms)])
         if case .error(let e) = reply { throw ClusterError("feedback stream: \(e)") }
@@ -36,22 +36,10 @@ public struct FeedbackStream: Sendable {
     /// Up to `count` entries after `position` (an entry id; `0-0` for the start), waiting up to
     /// `block` for the first one when there is none yet.
     public func read(after position: String, count: Int, block: Duration, _ redis: RedisConnection) throws -> [Entry] {
-        let ms = block.components.seconds * 1000 + block.components.attoseconds / 1_000_000_000_000_000
-        let reply = try redis.command(["XREAD", "COUNT", String(count), "BLOCK", String(ms), "STREAMS", keys.feedback, position])
+        let reply = try redis.command(["XREAD", "COUNT", String(count), "BLOCK", String(block.milliseconds), "STREAMS", keys.feedback, position])
         if case .error(let e) = reply { throw ClusterError("feedback stream: \(e)") }
-        // [[key, [[id, [field, value, …]], …]]]
-        guard let stream = reply.array.first?.array, stream.count == 2 else { return [] }
-        return stream[1].array.compactMap { entry in
-            let e = entry.array
-            guard e.count == 2, let id = e[0].text else { return nil }
-            let fields = e[1].array
-            var payload: [UInt8] = []
-            var i = 0
-            while i + 1 < fields.count {
-                if fields[i].text == "p", let b64 = fields[i + 1].text, let d = Data(base64Encoded: b64) { payload = [UInt8](d) }
-                i += 2
-            }
-            return Entry(id: id, payload: payload)
+        return StreamReply.entries(reply).map { e in
+            Entry(id: e.id, payload: e.fields["p"].flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } ?? [])
         }
     }
 

@@ -25,7 +25,7 @@ public struct TrainerLease: Sendable {
         public var value: String { "\(replica) \(token)" }
     }
 
-    var milliseconds: String { String(max(1, Int(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000))) }
+    var milliseconds: String { String(max(1, ttl.milliseconds)) }
 
     static let acquireScript = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return false end

@@ -83,7 +83,7 @@ public struct VersionChannel: Sendable {
         kind: Kind, id: String, parent: String, position: String, bytes: [UInt8], lease: TrainerLease.Holder, reason: String,
         _ redis: RedisConnection
     ) throws -> String {
-        let ttl = max(1, deltaTTL.components.seconds * 1000)
+        let ttl = max(1, deltaTTL.milliseconds)
         let reply = try redis.command([
             "EVAL", Self.publishScript, "5", keys.lease, keys.head, keys.snapshot, keys.delta(id), keys.versions,
             lease.value, kind.rawValue, id, parent, position, Data(bytes).base64EncodedString(), String(ttl), String(announcementsKept),
@@ -118,20 +118,14 @@ public struct VersionChannel: Sendable {
     /// not wait).
     public func announcements(after: String, count: Int = 1000, block: Duration?, _ redis: RedisConnection) throws -> [Announcement] {
         var args = ["XREAD", "COUNT", String(count)]
-        if let block { args += ["BLOCK", String(block.components.seconds * 1000 + block.components.attoseconds / 1_000_000_000_000_000)] }
+        if let block { args += ["BLOCK", String(block.milliseconds)] }
         let reply = try redis.command(args + ["STREAMS", keys.versions, after])
         if case .error(let e) = reply { throw ClusterError("announcements: \(e)") }
-        guard let stream = reply.array.first?.array, stream.count == 2 else { return [] }
-        return stream[1].array.compactMap { entry in
-            let e = entry.array
-            guard e.count == 2, let entryID = e[0].text else { return nil }
-            let fields = e[1].array.compactMap(\.text)
-            var f: [String: String] = [:]
-            var i = 0
-            while i + 1 < fields.count { f[fields[i]] = fields[i + 1]; i += 2 }
+        return StreamReply.entries(reply).compactMap { e in
+            let f = e.fields
             guard let kind = f["kind"].flatMap(Kind.init(rawValue:)), let id = f["id"] else { return nil }
             return Announcement(
-                entry: entryID, kind: kind, id: id, parent: f["parent"] ?? "", position: f["position"] ?? "0-0",
+                entry: e.id, kind: kind, id: id, parent: f["parent"] ?? "", position: f["position"] ?? "0-0",
                 token: Int(f["token"] ?? "") ?? 0, reason: f["reason"] ?? "")
         }
     }
