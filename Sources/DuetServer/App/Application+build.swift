@@ -82,7 +82,9 @@ func buildRouter(
         return try ClusterService(
             configuration: .init(
                 redisURL: redisURL, name: name, replica: configuration.replicaID ?? "\(ProcessInfo.processInfo.hostName)-\(configuration.port)",
-                address: "\(configuration.host):\(configuration.port)", leaseTTL: configuration.leaseTTL,
+                // Listening on every address: the others reach it by its host name.
+                address: "\(["0.0.0.0", "::", ""].contains(configuration.host) ? ProcessInfo.processInfo.hostName : configuration.host):\(configuration.port)",
+                leaseTTL: configuration.leaseTTL,
                 snapshotInterval: configuration.snapshotInterval, impressionTTL: configuration.impressionTTL,
                 controlPositionFile: configuration.dataDirectory + "/cluster-control"),
             registry: registry, experiments: experiments, logger: logger)
