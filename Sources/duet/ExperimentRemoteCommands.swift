@@ -210,7 +210,7 @@ enum ExperimentRemote {
             out += "policy value (click rate of the first item) estimated from \(a.arm)'s traffic (\(a.explore ?? "exploring"), its logged propensities):\n"
             func show(_ name: String, _ i: ExperimentReport.Interval?) -> String {
                 guard let i else { return "\(name) -" }
-                guard let ci = i.ci, ci.count == 2 else { return String(format: "\(name) %.4f", i.value) }
+                guard let ci = i.ci, ci.count == 2 else { return String(format: "\(name) %.4f [no interval: every term equal]", i.value) }
                 return String(format: "\(name) %.4f [%.4f, %.4f]", i.value, ci[0], ci[1])
             }
             for e in estimates {

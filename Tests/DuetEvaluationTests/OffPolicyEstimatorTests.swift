@@ -144,4 +144,22 @@ import Testing
         #expect(abs(StandardNormal.quantile(0.5)) < 1e-15)
         #expect(abs(StandardNormal.cdf(-1.6448536269514722) - 0.05) < 1e-12)
     }
+
+    /// No click among the events the target would have chosen: IPS and SNIPS are 0, and no interval
+    /// is claimed (a normal interval would be [0, 0], certainty the data do not give).
+    @Test func allEqualTermsGiveNoInterval() throws {
+        var ips = IPSEstimator(), snips = SNIPSEstimator()
+        for i in 0..<500 {
+            let e = try LoggedEvent(reward: 0, propensity: 0.02, targetProbability: i % 50 == 0 ? 1 : 0)
+            ips.add(e)
+            snips.add(e)
+        }
+        let a = try #require(ips.estimate()), b = try #require(snips.estimate())
+        #expect(a.value == 0 && a.interval == nil && a.count == 500)
+        #expect(b.value == 0 && b.interval == nil)
+        // One click among them: an interval again.
+        ips.add(try LoggedEvent(reward: 1, propensity: 0.02, targetProbability: 1))
+        #expect(ips.estimate()?.interval != nil)
+    }
 }
+

@@ -61,6 +61,9 @@ public struct SNIPSEstimator: Sendable, Equatable, Codable {
             let residual = max(0, cxx - 2 * r * cxy + r * r * cyy) / Double(count - 1)
             se = (residual / Double(count)).squareRoot() / meanWeight
         }
+        // A zero standard error (every weighted reward in proportion, e.g. no click at all) would
+        // claim certainty: no interval then, as for `RunningMoments.estimate`.
+        guard let se, se > 0 else { return Estimate(value: r, interval: nil, count: count, level: level) }
         return Estimate(value: r, standardError: se, count: count, level: level)
     }
 }

@@ -42,9 +42,12 @@ public struct RunningMoments: Sendable, Equatable, Codable {
     public var standardError: Double? { variance.map { ($0 / Double(count)).squareRoot() } }
 
     /// The mean with its normal-approximation interval `mean ± z·SE` at `level`; nil when empty,
-    /// no interval below two observations.
+    /// no interval below two observations, nor when every observation was the same: a zero
+    /// standard error would claim certainty (an IPS estimate with no click among the events the
+    /// target policy would have chosen is 0 ± 0), where the data say only that nothing varied yet.
     public func estimate(level: Double = 0.95) -> Estimate? {
         guard count > 0 else { return nil }
-        return Estimate(value: mean, standardError: standardError, count: count, level: level)
+        guard let se = standardError, se > 0 else { return Estimate(value: mean, interval: nil, count: count, level: level) }
+        return Estimate(value: mean, standardError: se, count: count, level: level)
     }
 }
