@@ -42,7 +42,8 @@ def jsonl_to_vw(log, out):
             for k, v in o["features"].items():
                 tok = ("%s=%s" % (vw_escape(k), vw_escape(v))) if isinstance(v, str) else ("%s:%r" % (vw_escape(k), float(v)))
                 ns.setdefault(k[0], []).append(tok)
-            w.write("%d %s%s\n" % (1 if y else -1, "'%g " % o.get("weight", 1) if "weight" in o else "",
+            # VW's importance weight follows the label ("'x" would be a tag, not a weight).
+            w.write("%d %s%s\n" % (1 if y else -1, "%g " % o.get("weight", 1) if o.get("weight") is not None else "",
                                    " ".join("|%s %s" % (n, " ".join(t)) for n, t in sorted(ns.items()))))
     return labels
 

@@ -159,13 +159,17 @@ public struct ExperimentReport: Codable, Sendable {
     public var excluded: ExcludedRequests?
     /// Each arm after the first against the first, always valid.
     public var comparisons: [Comparison]?
+    /// What the counts cover: `process` (one process), `cluster` (every replica), or `replica`
+    /// (cluster mode, but Redis did not answer: this replica's own).
+    public var scope: String?
 
     enum CodingKeys: String, CodingKey {
-        case experiment, revision, srmPValue = "srm_p_value", arms, differences, excluded, comparisons
+        case experiment, revision, srmPValue = "srm_p_value", arms, differences, excluded, comparisons, scope
     }
 
     public init(experiment: String, revision: Int, srmPValue: Double, arms: [Arm], differences: [Difference], excluded: ExcludedRequests? = nil,
-                comparisons: [Comparison]? = nil) {
+                comparisons: [Comparison]? = nil, scope: String? = nil) {
+        self.scope = scope
         self.excluded = excluded
         self.comparisons = comparisons
         self.experiment = experiment

@@ -171,7 +171,12 @@ enum ExperimentRemote {
         func pad(_ s: String, _ n: Int, right: Bool = false) -> String {
             s.count >= n ? s : (right ? String(repeating: " ", count: n - s.count) + s : s + String(repeating: " ", count: n - s.count))
         }
-        var out = "experiment \(r.experiment) (revision \(r.revision))\n"
+        var out = "experiment \(r.experiment) (revision \(r.revision))"
+        switch r.scope {
+        case "cluster": out += ", counted across every replica of the cluster\n"
+        case "replica": out += ", THIS REPLICA ONLY: Redis did not answer, so the other replicas' counts are missing\n"
+        default: out += "\n"
+        }
         out += pad("arm", 10) + " " + pad("model", 12) + " " + pad("requests", 9, right: true) + " " + pad("feedback", 9, right: true) + " "
             + pad("clicks", 7, right: true) + "  " + pad("CTR [95% CI]", 26) + " " + pad("logloss", 8, right: true) + " " + pad("versions", 8, right: true) + "\n"
         for a in r.arms {

@@ -84,6 +84,21 @@ import Testing
         }
         #expect(same, "replicas did not converge on one version with every event learned: \(converged.map { "\($0)" } ?? "none"), start \(start), acknowledged \(acknowledged)")
         #expect(converged.map { Int($0.id) ?? 0 } ?? 0 > Int(start.id) ?? 0)
+        // The report on any replica covers the whole cluster: every request and feedback, and each
+        // user once, however many replicas it reached.
+        for r in replicas { _ = try await ServerHarness.recommend(r, user: "multi", candidates: ["1", "2", "3"], k: 1) }
+        var totals = (requests: 0, feedback: 0, users: 0, scope: "")
+        let whole = try await ServerHarness.eventually(5) {
+            let report = try await ServerHarness.admin(replicas[2], "GET", "/v1/admin/experiments/homepage/report").1
+            let arms = report["arms"] as? [[String: Any]] ?? []
+            totals = (arms.map { $0["requests"] as? Int ?? 0 }.reduce(0, +), arms.map { $0["feedback"] as? Int ?? 0 }.reduce(0, +),
+                      arms.map { $0["users"] as? Int ?? 0 }.reduce(0, +), report["scope"] as? String ?? "")
+            return totals == (303, 300, 301, "cluster")
+        }
+        #expect(whole, "report on one replica: \(totals), expected 303 requests, 300 feedback, 301 users across the cluster")
+        let listed = try ServerHarness.cli(replicas[0], ["experiment", "report", "homepage"])
+        #expect(listed.stdout.contains("counted across every replica of the cluster"), "\(listed.stdout)")
+
         // A duplicate sent to another replica is refused there too.
         let r = try await ServerHarness.recommend(replicas[0], user: "dup", candidates: ["1", "2", "3"], k: 1)
         let item = ((r["items"] as? [[String: Any]])?.first?["id"] as? String) ?? "1"

@@ -12,6 +12,7 @@
 ///     duet:{NAME}:delta:ID       version ID as a delta from its parent (base64), with a TTL
 ///     duet:{NAME}:control        the control stream: experiment applies and reverts, rollbacks
 ///     duet:{NAME}:replicas       replica id → its heartbeat (JSON)
+///     duet:{NAME}:stats|users|seen:…  an experiment revision's statistics (`ExperimentCounts`)
 ///     duet:{NAME}:events         the pub/sub channel that also announces each version
 public struct ClusterKeys: Sendable, Equatable {
     public let name: String
@@ -36,6 +37,8 @@ public struct ClusterKeys: Sendable, Equatable {
     public var control: String { prefix + "control" }
     public var events: String { prefix + "events" }
     public func delta(_ id: String) -> String { prefix + "delta:" + id }
+    /// Any other key of the cluster (under its hash tag).
+    public func name(for suffix: String) -> String { prefix + suffix }
     public func impression(_ requestID: String) -> String { prefix + "impression:" + requestID }
     public func consumed(_ requestID: String, item: String) -> String { prefix + "consumed:\(requestID.utf8.count):" + requestID + ":" + item }
 }

@@ -37,13 +37,18 @@ public struct SeenUsers: Sendable, Equatable {
         return out
     }
 
-    /// Marks `user` seen; true when it was not (as far as the filter can tell).
-    public mutating func insert(_ user: String) -> Bool {
+    /// The filter's bits for `user` (its 3 probes): the same in every process, so a filter kept
+    /// elsewhere (a Redis bitmap shared by a cluster's replicas) counts users as this one does.
+    public static func bits(_ user: String) -> [Int] {
         let h = HyperLogLog.hash(user)
         let h1 = h & 0xffff_ffff, h2 = (h >> 32) | 1
+        return (0..<UInt64(probes)).map { i in Int((h1 &+ i &* h2) % UInt64(bitCount)) }
+    }
+
+    /// Marks `user` seen; true when it was not (as far as the filter can tell).
+    public mutating func insert(_ user: String) -> Bool {
         var new = false
-        for i in 0..<UInt64(Self.probes) {
-            let bit = Int((h1 &+ i &* h2) % UInt64(Self.bitCount))
+        for bit in Self.bits(user) {
             let mask = UInt64(1) << UInt64(bit & 63)
             if words[bit >> 6] & mask == 0 {
                 new = true

@@ -132,7 +132,7 @@ func buildRouter(
         ? timed.group("/v1")
         : timed.group("/v1").add(middleware: BearerAuthMiddleware(auth: BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
     let admin = timed.group("/v1/admin").add(middleware: BearerAuthMiddleware(auth: auth))
-    ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry),
+    ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry, cluster: cluster),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)
     ClusterController(cluster: cluster, models: registry, address: "\(configuration.host):\(configuration.port)").addRoutes(to: admin)

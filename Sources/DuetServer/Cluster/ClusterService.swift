@@ -1,6 +1,7 @@
 import Atomics
 import DuetAPI
 import DuetCluster
+import DuetEvaluation
 import DuetModels
 import DuetRedis
 import DuetRouting
@@ -95,6 +96,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     let channel: VersionChannel
     let members: ClusterMembers
     let control: ControlStream
+    let counts: ExperimentCounts
     let registry: ModelRegistry
     let experiments: ExperimentControl
     let logger: Logger
@@ -103,8 +105,14 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     private let controlResults = Mutex<[String: Result<[ExperimentRevision], any Error>]>([:])
     private let rollbackResults = Mutex<[String: Result<ModelSlot.Swap, any Error>]>([:])
     let state = Mutex(State())
-    /// Impressions waiting to be copied to Redis (request id, bytes), oldest first.
-    private let mirrorQueue = Mutex<[(String, [UInt8])]>([])
+    /// What the copy thread writes to Redis, in order: impressions, and counted requests for the
+    /// cluster's distinct users.
+    enum Copy: Sendable {
+        case impression(String, [UInt8])
+        case served(experiment: String, revision: Int, arm: Int, bits: [Int])
+    }
+
+    private let mirrorQueue = Mutex<[Copy]>([])
     private let mirrorSignal = DispatchSemaphore(value: 0)
     /// Most impressions waiting; past it new ones are not copied (counted: `mirrorDropped`).
     static let mirrorCapacity = 100_000
@@ -119,6 +127,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         channel = VersionChannel(keys: keys)
         members = ClusterMembers(keys: keys, stale: max(configuration.leaseTTL * 2, .seconds(3)))
         control = ControlStream(keys: keys)
+        counts = ExperimentCounts(keys: keys)
         self.registry = registry
         self.experiments = experiments
         self.logger = logger
@@ -149,14 +158,22 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
 
     /// Copies a served impression to Redis, off the request path (a thread pipelines the copies):
     /// feedback on it may then arrive at any replica.
-    func mirror(requestID: String, _ bytes: [UInt8]) {
-        let queued = mirrorQueue.withLock { q -> Bool in
-            guard q.count < Self.mirrorCapacity else { return false }
-            q.append((requestID, bytes))
-            return q.count == 1
+    func mirror(requestID: String, _ bytes: [UInt8]) { enqueue(.impression(requestID, bytes)) }
+
+    /// A request counted for `arm` (a user hashed into the experiment): its user counts once across
+    /// the cluster (the shared filter, written by the copy thread).
+    func served(experiment: String, revision: Int, arm: Int, user: String) {
+        enqueue(.served(experiment: experiment, revision: revision, arm: arm, bits: SeenUsers.bits(user)))
+    }
+
+    private func enqueue(_ copy: Copy) {
+        let (taken, first) = mirrorQueue.withLock { q -> (Bool, Bool) in
+            guard q.count < Self.mirrorCapacity else { return (false, false) }
+            q.append(copy)
+            return (true, q.count == 1)
         }
-        if queued { mirrorSignal.signal() }
-        if !queued && mirrorQueue.withLock({ $0.count >= Self.mirrorCapacity }) { state.withLock { $0.impressionsDropped += 1 } }
+        if first { mirrorSignal.signal() }
+        if !taken { state.withLock { $0.impressionsDropped += 1 } }
     }
 
     /// The impression another replica served as `requestID` (nil: none, or it expired). Asks twice,
@@ -177,7 +194,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         let ttl = String(max(1, configuration.impressionTTL.components.seconds * 1000))
         while isRunning {
             _ = mirrorSignal.wait(timeout: .now() + 0.2)
-            let batch = mirrorQueue.withLock { q -> [(String, [UInt8])] in
+            let batch = mirrorQueue.withLock { q -> [Copy] in
                 let b = q.prefix(1000)
                 q.removeFirst(b.count)
                 return Array(b)
@@ -186,18 +203,64 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             if mirrorQueue.withLock({ !$0.isEmpty }) { mirrorSignal.signal() }
             do {
                 var encoder = RESPEncoder()
-                for (id, bytes) in batch { encoder.command(["SET", keys.impression(id), Data(bytes).base64EncodedString(), "PX", ttl]) }
-                try redis.pipeline(encoded: &encoder) { _, reply in
-                    if case .error(let e) = reply { throw ClusterError("impression copy: \(e)") }
+                var impressions = 0
+                for copy in batch {
+                    switch copy {
+                    case .impression(let id, let bytes):
+                        encoder.command(["SET", keys.impression(id), Data(bytes).base64EncodedString(), "PX", ttl])
+                        impressions += 1
+                    case .served(let key, let revision, let arm, let bits):
+                        counts.served(key: key, revision: revision, arm: arm, bits: bits, into: &encoder)
+                    }
                 }
-                state.withLock { $0.impressionsMirrored += batch.count }
+                try redis.pipeline(encoded: &encoder) { _, reply in
+                    if case .error(let e) = reply { throw ClusterError("copy to Redis: \(e)") }
+                }
+                state.withLock { $0.impressionsMirrored += impressions }
                 recovered()
             } catch {
-                // Those impressions join only on the replica that served them.
+                // Those impressions join only on the replica that served them; those users go uncounted.
                 state.withLock { $0.impressionsDropped += batch.count }
                 failed("impressions", error)
             }
         }
+    }
+
+    // MARK: - Statistics across the cluster
+
+    /// What a replica publishes of one experiment revision (its own counts and sequences).
+    struct PublishedStats: Codable {
+        var arms: [ExperimentStats.Arm]
+        var excluded: ExperimentStats.Excluded
+    }
+
+    /// Writes this replica's statistics of every live experiment (the lease thread, every tick).
+    private func publishStats(_ redis: RedisConnection) throws {
+        let snapshot = experiments.snapshot
+        for (key, stats) in snapshot.stats {
+            let body = PublishedStats(arms: stats.arms, excluded: stats.excluded)
+            let json = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+            try counts.publish(key: key, revision: stats.revision, replica: self_, json: json, redis)
+        }
+    }
+
+    /// The experiment's statistics across the cluster: this replica's live ones merged with every
+    /// other replica's last published ones, and the distinct users per arm counted once across the
+    /// cluster. Nil when Redis does not answer (the caller shows this replica's own, and says so).
+    func clusterStats(_ key: String, local stats: ExperimentStats) async -> (arms: [ExperimentStats.Arm], excluded: ExperimentStats.Excluded)? {
+        let counts = self.counts, revision = stats.revision
+        let read = await pool.run(deadline: .now + .seconds(1)) { redis in try counts.read(key: key, revision: revision, redis) }
+        guard case .success(let (replicas, users)) = read else { return nil }
+        var arms = stats.arms
+        var excluded = stats.excluded
+        for (replica, json) in replicas where replica != self_ {
+            guard let other = try? JSONDecoder().decode(PublishedStats.self, from: Data(json.utf8)), other.arms.count == arms.count else { continue }
+            for i in arms.indices { arms[i].merge(other.arms[i]) }
+            excluded.forced += other.excluded.forced
+            excluded.outside += other.excluded.outside
+        }
+        for i in arms.indices { arms[i].assigned = users[i] ?? 0 }
+        return (arms, excluded)
     }
 
     /// What `GET /v1/admin/cluster` shows.
@@ -430,6 +493,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                                        trainer: held != nil), redis)
                 let replicas = try members.list(now: now, redis)
                 let tail = try stream.tail(redis)
+                try publishStats(redis)
                 state.withLock {
                     $0.holder = holder
                     $0.replicas = replicas

@@ -7,27 +7,41 @@ import DuetRouting
 struct ExperimentReporter: Sendable {
     let experiments: ExperimentControl
     let models: ModelRegistry
+    /// Cluster mode: counts across every replica.
+    var cluster: ClusterService? = nil
 
-    func states() -> [ExperimentState] {
-        let s = experiments.snapshot
-        return s.table.experiments.map { state($0, s) }
+    /// An experiment's arms and excluded requests as shown: across the cluster in cluster mode
+    /// (scope `cluster`; `replica` when Redis does not answer), else this process's.
+    func counts(_ key: String, _ stats: ExperimentStats) async -> (arms: [ExperimentStats.Arm], excluded: ExperimentStats.Excluded, scope: String) {
+        guard let cluster else { return (stats.arms, stats.excluded, "process") }
+        if let merged = await cluster.clusterStats(key, local: stats) { return (merged.arms, merged.excluded, "cluster") }
+        return (stats.arms, stats.excluded, "replica")
     }
 
-    func state(_ key: String) throws -> ExperimentState {
+    func states() async -> [ExperimentState] {
+        let s = experiments.snapshot
+        var out: [ExperimentState] = []
+        for config in s.table.experiments { out.append(await state(config, s)) }
+        return out
+    }
+
+    func state(_ key: String) async throws -> ExperimentState {
         let s = experiments.snapshot
         guard let config = s.table.experiment(key) else { throw ExperimentError.unknownExperiment(key) }
-        return state(config, s)
+        return await state(config, s)
     }
 
-    func state(_ config: ExperimentConfig, _ snapshot: ExperimentControl.Snapshot) -> ExperimentState {
-        let arms = snapshot.stats[config.key]?.arms ?? []
+    func state(_ config: ExperimentConfig, _ snapshot: ExperimentControl.Snapshot) async -> ExperimentState {
+        var counted: (arms: [ExperimentStats.Arm], excluded: ExperimentStats.Excluded, scope: String)?
+        if let stats = snapshot.stats[config.key] { counted = await counts(config.key, stats) }
+        let arms = counted?.arms ?? []
         let assigned = config.arms.indices.map { $0 < arms.count ? arms[$0].assigned : 0 }
         return ExperimentState(
             key: config.key, revision: snapshot.revisions[config.key]?.revision ?? 0, status: config.status.rawValue,
-            srmPValue: snapshot.srmPValue(config),
+            srmPValue: ExperimentStatistics.srmPValue(observed: assigned, weights: config.arms.map(\.weight)),
             yaml: snapshot.revisions[config.key]?.config ?? "",
             arms: zip(config.arms, assigned).map { ExperimentState.Arm(name: $0.name, weight: $0.weight, model: $0.model.description, assigned: $1) },
-            excluded: snapshot.stats[config.key].map { Self.excluded($0) })
+            excluded: counted.map { ExcludedRequests(forced: $0.excluded.forced, outside: $0.excluded.outside) })
     }
 
     static func sequential(_ cs: MeanConfidenceSequence) -> ExperimentReport.Sequential? {
@@ -52,12 +66,12 @@ struct ExperimentReporter: Sendable {
         }
     }
 
-    func report(_ key: String) throws -> ExperimentReport {
+    func report(_ key: String) async throws -> ExperimentReport {
         let s = experiments.snapshot
         guard let config = s.table.experiment(key), let stats = s.stats[key] else {
             throw ExperimentError.unknownExperiment(key)
         }
-        let arms = stats.arms
+        let (arms, excluded, scope) = await counts(key, stats)
         let rows = zip(config.arms, arms).map { arm, a -> ExperimentReport.Arm in
             let ci = ExperimentStatistics.wilsonInterval(successes: a.clicks, trials: a.feedback)
             return ExperimentReport.Arm(
@@ -84,7 +98,8 @@ struct ExperimentReporter: Sendable {
                 })
         }
         return ExperimentReport(
-            experiment: key, revision: stats.revision, srmPValue: s.srmPValue(config), arms: rows, differences: differences, excluded: Self.excluded(stats),
-            comparisons: comparisons)
+            experiment: key, revision: stats.revision,
+            srmPValue: ExperimentStatistics.srmPValue(observed: arms.map(\.assigned), weights: config.arms.map(\.weight)), arms: rows,
+            differences: differences, excluded: ExcludedRequests(forced: excluded.forced, outside: excluded.outside), comparisons: comparisons, scope: scope)
     }
 }

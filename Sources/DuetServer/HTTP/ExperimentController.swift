@@ -13,7 +13,7 @@ struct ExperimentController: Sendable {
 
     func addRoutes(to admin: RouterGroup<DuetRequestContext>) {
         admin.get("experiments") { _, _ in
-            try JSONResponse.make(ExperimentList(experiments: reporter.states()))
+            try JSONResponse.make(ExperimentList(experiments: await reporter.states()))
         }
         admin.put("experiments") { request, context in
             let batch = try RequestDecoding.decode(ExperimentBatch.self, from: try await body.data(request, context: context))
@@ -22,7 +22,7 @@ struct ExperimentController: Sendable {
             return try JSONResponse.make(Self.applied(saved))
         }
         admin.get("experiments/{key}") { _, context in
-            try JSONResponse.make(try reporter.state(try context.parameters.require("key")))
+            try JSONResponse.make(try await reporter.state(try context.parameters.require("key")))
         }
         admin.put("experiments/{key}") { request, context in
             let key = try context.parameters.require("key")
@@ -56,7 +56,7 @@ struct ExperimentController: Sendable {
             return try JSONResponse.make(Self.applied([saved]))
         }
         admin.get("experiments/{key}/report") { _, context in
-            try JSONResponse.make(try reporter.report(try context.parameters.require("key")))
+            try JSONResponse.make(try await reporter.report(try context.parameters.require("key")))
         }
         admin.get("audit") { request, _ in
             var since: Double?

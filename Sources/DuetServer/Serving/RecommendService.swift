@@ -139,6 +139,7 @@ final class RecommendService: Sendable {
         let requestID = impressions.insert(impression)
         cluster?.mirror(requestID: requestID, ImpressionRecord.encode(impression))
         stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)
+        if counted { cluster?.served(experiment: request.experiment, revision: stats.revision, arm: assignment.armIndex, user: request.user) }
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
         return RecommendResponse(
             requestID: requestID, experiment: request.experiment, arm: assignment.arm, inExperiment: assignment.inExperiment,
