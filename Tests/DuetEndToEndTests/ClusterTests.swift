@@ -175,6 +175,16 @@ import Testing
         let idsA = (slotA["versions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         let logs = ["a: \(infoA) versions \(idsA)"] + [a, b].map { s in s.log.split(separator: "\n").filter { $0.contains("cluster") || $0.contains("rolled") }.suffix(12).joined(separator: "\n") }
         #expect(everywhere, "after a rollback to \(target) on b: a serves \(String(describing: va)), b \(String(describing: vb))\n\(logs.joined(separator: "\n---\n"))")
+        // A promote on the other goes forward again, everywhere.
+        let newest = try #require(ids.first)
+        let promoted = try ServerHarness.cli(a, ["model", "promote", "online", newest])
+        #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
+        let forward = try await ServerHarness.eventually(1) {
+            let va = try await Self.onlineVersion(a), vb = try await Self.onlineVersion(b)
+            return va?.id == newest && vb?.id == newest
+        }
+        #expect(forward, "after a promote to \(newest) on a")
+        #expect(try ServerHarness.cli(b, ["audit"]).stdout.contains("model.promote"))
     }
 
     @Test func redisDownKeepsServingRefusesFeedbackClearlyAndResumesAfterARestartWithoutData() async throws {

@@ -34,9 +34,12 @@ public struct FeedbackStream: Sendable {
     }
 
     /// Up to `count` entries after `position` (an entry id; `0-0` for the start), waiting up to
-    /// `block` for the first one when there is none yet.
-    public func read(after position: String, count: Int, block: Duration, _ redis: RedisConnection) throws -> [Entry] {
-        let reply = try redis.command(["XREAD", "COUNT", String(count), "BLOCK", String(block.milliseconds), "STREAMS", keys.feedback, position])
+    /// `block` for the first one when there is none yet (nil: not waiting). Redis checks a block's
+    /// timeout on its `hz` tick (100 ms by default), so a short block can last that long.
+    public func read(after position: String, count: Int, block: Duration?, _ redis: RedisConnection) throws -> [Entry] {
+        var args = ["XREAD", "COUNT", String(count)]
+        if let block { args += ["BLOCK", String(block.milliseconds)] }
+        let reply = try redis.command(args + ["STREAMS", keys.feedback, position])
         if case .error(let e) = reply { throw ClusterError("feedback stream: \(e)") }
         return StreamReply.entries(reply).map { e in
             Entry(id: e.id, payload: e.fields["p"].flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } ?? [])

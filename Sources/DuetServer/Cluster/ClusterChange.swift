@@ -15,9 +15,11 @@ struct ClusterChange: Codable, Sendable {
     // Experiments.
     var files: [File]?
     var revertedFrom: Int?
-    // Rollbacks.
+    // Rollbacks and promotes.
     var slot: String?
     var to: String?
     var reason: ModelRegistry.RollbackReason?
     var why: String?
+    /// A promote rather than a rollback (the audit says which).
+    var promote: Bool?
 }

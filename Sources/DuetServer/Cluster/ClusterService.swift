@@ -289,21 +289,10 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         return try await awaitResult(entry, what: "the experiment change") { e in controlResults.withLock { $0.removeValue(forKey: e) } }
     }
 
-    func distributeRollback(slot: SlotName, to id: String, actor: String, reason: ModelRegistry.RollbackReason, why: String?) async throws -> ModelSlot.Swap {
-        let before = registry.slot(slot).current
-        let entry = try await publishControl(ClusterChange(kind: .rollback, origin: self_, actor: actor, slot: slot.rawValue, to: id, reason: reason, why: why))
-        if slot == .static || state.withLock({ $0.held != nil }) {
-            return try await awaitResult(entry, what: "the rollback") { e in rollbackResults.withLock { $0.removeValue(forKey: e) } }
-        }
-        // A follower: the trainer rolls back and publishes; wait until this replica serves it.
-        let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(5) {
-            if let v = registry.onlineSlot.current, v.id == id, let from = before {
-                return ModelSlot.Swap(from: from, to: v, duration: .zero)
-            }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        throw ServingError.clusterUnavailable("the rollback to \(id) was published (control entry \(entry)) but no trainer made it within 5 s")
+    func distributeSwap(slot: SlotName, to id: String, promote: Bool, actor: String, reason: ModelRegistry.RollbackReason, why: String?) async throws -> ModelSlot.Swap {
+        let entry = try await publishControl(ClusterChange(
+            kind: .rollback, origin: self_, actor: actor, slot: slot.rawValue, to: id, reason: reason, why: why, promote: promote))
+        return try await awaitResult(entry, what: promote ? "the promote" : "the rollback") { e in rollbackResults.withLock { $0.removeValue(forKey: e) } }
     }
 
     // MARK: - Life
@@ -440,15 +429,16 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             }
             if mine { controlResults.withLock { $0[entry.id] = result } }
         case .rollback:
+            // Every replica keeps the versions the trainer published, so each swaps at once; the
+            // trainer also re-points its learner and announces the version (a point).
             guard let slotName = change.slot.flatMap(SlotName.init(rawValue:)), let to = change.to else { return }
-            // The online slot rolls back on the trainer, which publishes the version; the others take it from there.
-            let here = slotName == .static || state.withLock({ $0.held != nil })
-            guard here else { return }
             let registry = self.registry
             let box = Mutex<Result<ModelSlot.Swap, any Error>?>(nil)
             Task {
                 do {
-                    let swap = try await registry.rollbackHere(slot: slotName, to: to, actor: change.actor, reason: change.reason ?? .manual, why: change.why)
+                    let swap = change.promote == true
+                        ? try await registry.promoteHere(slot: slotName, id: to, actor: change.actor)
+                        : try await registry.rollbackHere(slot: slotName, to: to, actor: change.actor, reason: change.reason ?? .manual, why: change.why)
                     box.withLock { $0 = .success(swap) }
                 } catch {
                     box.withLock { $0 = .failure(error) }
@@ -458,7 +448,8 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             done.wait()
             if let result = box.withLock({ $0 }) {
                 if case .failure(let e) = result {
-                    logger.error("cluster: a rollback could not be made here", metadata: ["slot": "\(slotName)", "to": "\(to)", "error": "\(e)"])
+                    logger.error("cluster: a rollback could not be made here (the trainer's announcement will bring the version)", metadata: [
+                        "slot": "\(slotName)", "to": "\(to)", "error": "\(e)"])
                 }
                 if mine { rollbackResults.withLock { $0[entry.id] = result } }
             }
@@ -677,8 +668,9 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                     state.withLock { $0.readThrough = position }
                     logger.notice("cluster: training", metadata: ["from_version": "\(base.id)", "stream_position": "\(position)", "token": "\(held.token)"])
                 }
-                // Learn what was appended since.
-                let entries = try stream.read(after: position, count: 1000, block: .milliseconds(20), redis)
+                // Learn what was appended since. No blocking read: Redis times a block out on its hz tick
+                // (up to 100 ms), and the learner's versions must be published as soon as they are made.
+                let entries = try stream.read(after: position, count: 1000, block: nil, redis)
                 for e in entries {
                     if let r = FeedbackRecord(bytes: e.payload), let seq = StreamPosition.number(e.id) {
                         learner.submit(OnlineLearner.Example(features: r.features, label: r.label, sequence: seq), force: true)
@@ -691,6 +683,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                 // Publish what the learner made (or a rollback's target).
                 // Publish what the learner made, every version of it in order (so every replica keeps the
                 // same versions, and a rollback to any of them is a point), or a rollback's target.
+                var published = 0
                 for v in unpublished(after: lastPublished) {
                     guard let parent = lastPublished else { break }
                     let back = (Int(v.id) ?? 0) <= (Int(parent.id) ?? 0)
@@ -711,6 +704,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                         kind: kind, id: v.id, parent: kind == .snapshot ? "" : parent.id, position: at, bytes: bytes,
                         lease: held, reason: back ? "rollback" : "learned", redis)
                     lastPublished = v
+                    published += 1
                     forceSnapshot = false
                     state.withLock { $0.publishedVersions += 1 }
                     if kind == .snapshot {
@@ -724,6 +718,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                     }
                 }
                 recovered()
+                if entries.isEmpty && published == 0 { pause(.milliseconds(5)) }
             } catch let e as ClusterError where e.message.hasPrefix("NOSNAPSHOT") {
                 logger.warning("cluster: Redis has no snapshot (restarted without its data?): publishing a full one", metadata: ["error": "\(e)"])
                 forceSnapshot = true

@@ -171,8 +171,8 @@ public final class ModelRegistry: Sendable {
     func distribute(through d: any ChangeDistributor) { distributor.withLock { $0 = d } }
 
     /// Rolls `slot` back (to `id`, or the previous version), re-points the learner, audits. In cluster
-    /// mode every replica makes the same rollback (the online slot's through the trainer, which
-    /// publishes the version rolled back to).
+    /// mode every replica makes the same rollback (each keeps the versions the trainer published; the
+    /// trainer also re-points its learner and announces the version).
     func rollback(slot name: SlotName, to id: String?, actor: String, reason: RollbackReason = .manual, why: String? = nil) async throws -> ModelSlot.Swap {
         guard let d = distributor.withLock({ $0 }) else { return try await rollbackHere(slot: name, to: id, actor: actor, reason: reason, why: why) }
         let s = slot(name)
@@ -187,7 +187,7 @@ public final class ModelRegistry: Sendable {
             }
             target = s.versions[i - 1].id
         }
-        return try await d.distributeRollback(slot: name, to: target, actor: actor, reason: reason, why: why)
+        return try await d.distributeSwap(slot: name, to: target, promote: false, actor: actor, reason: reason, why: why)
     }
 
     /// `rollback` on this replica only.
@@ -221,6 +221,17 @@ public final class ModelRegistry: Sendable {
 
     /// Makes a kept version of `slot` current, re-points the learner, audits.
     func promote(slot name: SlotName, id: String, actor: String) async throws -> ModelSlot.Swap {
+        if let d = distributor.withLock({ $0 }) {
+            guard slot(name).version(id) != nil else {
+                throw ModelError.unknownVersion(SlotError.unknownVersion(name.rawValue, id, slot(name).versions.map(\.id)).description)
+            }
+            return try await d.distributeSwap(slot: name, to: id, promote: true, actor: actor, reason: .manual, why: nil)
+        }
+        return try await promoteHere(slot: name, id: id, actor: actor)
+    }
+
+    /// `promote` on this replica only.
+    func promoteHere(slot name: SlotName, id: String, actor: String) async throws -> ModelSlot.Swap {
         let swap: ModelSlot.Swap
         do { swap = try slot(name).promote(id) } catch let e as SlotError {
             throw ModelError.unknownVersion(e.description)
