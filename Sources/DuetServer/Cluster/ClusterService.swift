@@ -108,7 +108,8 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     /// What the copy thread writes to Redis, in order: impressions, and counted requests for the
     /// cluster's distinct users.
     enum Copy: Sendable {
-        case impression(String, [UInt8])
+        /// Encoded by the copy thread, not on the request path.
+        case impression(String, Impression)
         case served(experiment: String, revision: Int, arm: Int, bits: [Int])
     }
 
@@ -158,7 +159,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
 
     /// Copies a served impression to Redis, off the request path (a thread pipelines the copies):
     /// feedback on it may then arrive at any replica.
-    func mirror(requestID: String, _ bytes: [UInt8]) { enqueue(.impression(requestID, bytes)) }
+    func mirror(requestID: String, _ impression: Impression) { enqueue(.impression(requestID, impression)) }
 
     /// A request counted for `arm` (a user hashed into the experiment): its user counts once across
     /// the cluster (the shared filter, written by the copy thread).
@@ -206,8 +207,8 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                 var impressions = 0
                 for copy in batch {
                     switch copy {
-                    case .impression(let id, let bytes):
-                        encoder.command(["SET", keys.impression(id), Data(bytes).base64EncodedString(), "PX", ttl])
+                    case .impression(let id, let impression):
+                        encoder.command(["SET", keys.impression(id), Data(ImpressionRecord.encode(impression)).base64EncodedString(), "PX", ttl])
                         impressions += 1
                     case .served(let key, let revision, let arm, let bits):
                         counts.served(key: key, revision: revision, arm: arm, bits: bits, into: &encoder)
@@ -384,11 +385,15 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         var position = (try? String(contentsOfFile: configuration.controlPositionFile, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0-0"
         if StreamPosition.number(position) == nil { position = "0-0" }
+        // Experiment changes are replayed from where this replica stopped (all of them, for a new
+        // one); a rollback or promote made before this process started is not: the trainer's head
+        // already reflects it, and replaying it would serve an old version for a moment.
+        let started = UInt64(Date().timeIntervalSince1970 * 1000)
         while isRunning {
             do {
                 for entry in try control.read(after: position, block: .seconds(1), redis) {
                     guard isRunning else { return }
-                    applyControl(entry)
+                    applyControl(entry, replayed: (StreamPosition.number(entry.id) ?? 0) >> 20 < started)
                     position = entry.id
                     try ModelFiles.writeText(position + "\n", to: configuration.controlPositionFile)
                 }
@@ -399,8 +404,9 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         }
     }
 
-    /// Makes one change here (blocking this thread until it is made).
-    private func applyControl(_ entry: ControlStream.Entry) {
+    /// Makes one change here (blocking this thread until it is made). `replayed`: the entry was
+    /// written before this process started.
+    private func applyControl(_ entry: ControlStream.Entry, replayed: Bool) {
         guard let change = try? JSONDecoder().decode(ClusterChange.self, from: Data(entry.change.utf8)) else {
             logger.error("cluster: a control entry of another format skipped", metadata: ["entry": "\(entry.id)"])
             return
@@ -431,7 +437,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         case .rollback:
             // Every replica keeps the versions the trainer published, so each swaps at once; the
             // trainer also re-points its learner and announces the version (a point).
-            guard let slotName = change.slot.flatMap(SlotName.init(rawValue:)), let to = change.to else { return }
+            guard let slotName = change.slot.flatMap(SlotName.init(rawValue:)), let to = change.to, !replayed else { return }
             let registry = self.registry
             let box = Mutex<Result<ModelSlot.Swap, any Error>?>(nil)
             Task {

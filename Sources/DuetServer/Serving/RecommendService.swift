@@ -137,7 +137,7 @@ final class RecommendService: Sendable {
             propensities: choice.propensities.map { Float($0) }, counted: counted, targets: targets,
             arms: assignment.arms, userID: request.user, choseAmong: ServedChoice.hadAChoice(ids: candidates, shown: top.count, distinct: request.candidates == nil))
         let requestID = impressions.insert(impression)
-        cluster?.mirror(requestID: requestID, ImpressionRecord.encode(impression))
+        cluster?.mirror(requestID: requestID, impression)
         stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)
         if counted { cluster?.served(experiment: request.experiment, revision: stats.revision, arm: assignment.armIndex, user: request.user) }
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
