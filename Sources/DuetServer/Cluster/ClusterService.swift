@@ -58,7 +58,6 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         var appliedVersions = 0
         var resyncs = 0
         var redisError: String?
-        var impressionsMirrored = 0
         var impressionsDropped = 0
         /// The feedback stream's newest entry, as of the last heartbeat.
         var streamLast = "0-0"
@@ -115,7 +114,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
 
     private let mirrorQueue = Mutex<[Copy]>([])
     private let mirrorSignal = DispatchSemaphore(value: 0)
-    /// Most impressions waiting; past it new ones are not copied (counted: `mirrorDropped`).
+    /// Most impressions waiting; past it new ones are not copied (counted: `State.impressionsDropped`, `duet_cluster_impressions_not_copied`).
     static let mirrorCapacity = 100_000
     private let running = ManagedAtomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
@@ -204,12 +203,10 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             if mirrorQueue.withLock({ !$0.isEmpty }) { mirrorSignal.signal() }
             do {
                 var encoder = RESPEncoder()
-                var impressions = 0
                 for copy in batch {
                     switch copy {
                     case .impression(let id, let impression):
                         encoder.command(["SET", keys.impression(id), Data(ImpressionRecord.encode(impression)).base64EncodedString(), "PX", ttl])
-                        impressions += 1
                     case .served(let key, let revision, let arm, let bits):
                         counts.served(key: key, revision: revision, arm: arm, bits: bits, into: &encoder)
                     }
@@ -217,7 +214,6 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                 try redis.pipeline(encoded: &encoder) { _, reply in
                     if case .error(let e) = reply { throw ClusterError("copy to Redis: \(e)") }
                 }
-                state.withLock { $0.impressionsMirrored += impressions }
                 recovered()
             } catch {
                 // Those impressions join only on the replica that served them; those users go uncounted.
@@ -555,7 +551,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             if slot.current?.id == a.id { return true }
             guard let base = slot.current, base.id == a.parent, let bytes = try channel.delta(a.id, redis) else { return false }
             let v = try ModelDelta.apply(bytes, to: base)
-            apply(v, reason: a.reason)
+            apply(v)
             return true
         }
     }
@@ -596,7 +592,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             }
             guard complete else { continue }
             for v in versions where v !== current { registry.onlineSlot.publish(v) }
-            apply(current, reason: "sync")
+            apply(current)
             state.withLock {
                 $0.lastEntry = last
                 $0.resyncs += 1
@@ -608,7 +604,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     }
 
     /// Serves `v` (a version another replica published).
-    private func apply(_ v: ModelVersion, reason: String) {
+    private func apply(_ v: ModelVersion) {
         registry.onlineSlot.publish(v)
         registry.published(v, slot: .online)
         state.withLock { $0.appliedVersions += 1 }
