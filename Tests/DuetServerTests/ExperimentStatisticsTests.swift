@@ -21,4 +21,15 @@ import Testing
         #expect(low < 0.05 && 0.05 < high)
         #expect(abs(low - 0.03813) < 1e-4 && abs(high - 0.06531) < 1e-4)
     }
+
+    /// Cluster mode sends a user to the shared filter only when `served` says it was new here.
+    @Test func servedSaysWhetherTheUserWasNewHere() {
+        let stats = ExperimentStats(revision: 1, arms: 2)
+        #expect(stats.served(arm: 0, user: "a", inExperiment: true, forced: false))
+        #expect(!stats.served(arm: 0, user: "a", inExperiment: true, forced: false))
+        #expect(stats.served(arm: 1, user: "b", inExperiment: true, forced: false))
+        #expect(!stats.served(arm: 1, user: "c", inExperiment: false, forced: false), "outside the experiment: not counted")
+        #expect(!stats.served(arm: 1, user: "d", inExperiment: true, forced: true), "forced: not counted")
+        #expect(stats.arms.map(\.requests) == [2, 1] && stats.arms.map(\.assigned) == [1, 1])
+    }
 }

@@ -160,8 +160,10 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     /// feedback on it may then arrive at any replica.
     func mirror(requestID: String, _ impression: Impression) { enqueue(.impression(requestID, impression)) }
 
-    /// A request counted for `arm` (a user hashed into the experiment): its user counts once across
-    /// the cluster (the shared filter, written by the copy thread).
+    /// A user counted for `arm` for the first time on this replica: it counts once across the cluster
+    /// (the shared filter, written by the copy thread). Users this replica counted before are not sent
+    /// again (they were set then), so the script runs per new user, not per request; a user this
+    /// replica's own filter takes for seen (a false positive) is not sent either.
     func served(experiment: String, revision: Int, arm: Int, user: String) {
         enqueue(.served(experiment: experiment, revision: revision, arm: arm, bits: SeenUsers.bits(user)))
     }

@@ -126,9 +126,11 @@ public final class ExperimentStats: Sendable {
 
     /// A request of `user` served by `arm`. Counted for the arm when the user was hashed into the
     /// experiment; else counted apart as forced or outside.
-    func served(arm: Int, user: String, inExperiment: Bool, forced: Bool) {
+    /// Returns whether `user` was new here (not in this process's filter of the revision's users).
+    @discardableResult
+    func served(arm: Int, user: String, inExperiment: Bool, forced: Bool) -> Bool {
         state.withLock { s in
-            guard arm < s.arms.count else { return }
+            guard arm < s.arms.count else { return false }
             if forced {
                 s.excluded.forced += 1
             } else if !inExperiment {
@@ -136,8 +138,12 @@ public final class ExperimentStats: Sendable {
             } else {
                 s.arms[arm].requests += 1
                 if s.users == nil { s.users = SeenUsers() }
-                if s.users!.insert(user) { s.arms[arm].assigned += 1 }
+                if s.users!.insert(user) {
+                    s.arms[arm].assigned += 1
+                    return true
+                }
             }
+            return false
         }
     }
 

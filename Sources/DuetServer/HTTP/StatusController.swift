@@ -29,7 +29,8 @@ struct StatusController: Sendable {
             let ready = models.isReady
             return try JSONResponse.make(StatusBody(status: ready ? "ready" : "not ready"), status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in
+        // The scrape renders every series: off the event loop (`OffEventLoopMiddleware`).
+        router.group().add(middleware: OffEventLoopMiddleware()).get("/metrics") { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -138,8 +138,9 @@ final class RecommendService: Sendable {
             arms: assignment.arms, userID: request.user, choseAmong: ServedChoice.hadAChoice(ids: candidates, shown: top.count, distinct: request.candidates == nil))
         let requestID = impressions.insert(impression)
         cluster?.mirror(requestID: requestID, impression)
-        stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)
-        if counted { cluster?.served(experiment: request.experiment, revision: stats.revision, arm: assignment.armIndex, user: request.user) }
+        let newHere = stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)
+        // Cluster mode: a user this replica already counted is in the shared filter too (it was sent then).
+        if counted, newHere { cluster?.served(experiment: request.experiment, revision: stats.revision, arm: assignment.armIndex, user: request.user) }
         metrics.recommendation(experiment: request.experiment, arm: assignment.arm)
         return RecommendResponse(
             requestID: requestID, experiment: request.experiment, arm: assignment.arm, inExperiment: assignment.inExperiment,
