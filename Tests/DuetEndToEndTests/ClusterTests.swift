@@ -133,6 +133,13 @@ import Testing
             return seen.count == 2 && Set(seen.map(\.id)).count == 1 && seen[0].examples - start.examples == acknowledged
         }
         #expect(learnedAll, "after the failover: \(converged.map { "\($0)" } ?? "none"), start \(start), acknowledged \(acknowledged) (0 lost, 0 doubled expected)")
+        // The follower read the full snapshot at most once, at start: every later snapshot (each 10 s,
+        // and the new trainer's first) carried a delta from the version it served.
+        for s in survivors {
+            let info = try await Self.cluster(s)
+            guard info["self"] as? String != newTrainer else { continue }
+            #expect((info["resyncs"] as? Int ?? 99) <= 1, "follower \(info["self"] ?? "?") resynced from the snapshot \(info["resyncs"] ?? "?") times")
+        }
 
         // An experiment applied on one replica is served by the others within 1 s, with the same audit.
         let (a, b) = (survivors[0], survivors[1])

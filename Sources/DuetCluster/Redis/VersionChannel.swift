@@ -36,7 +36,7 @@ public struct VersionChannel: Sendable {
         public var entry: String
         public var kind: Kind
         public var id: String
-        /// The version a delta applies to (empty for a snapshot).
+        /// The version a delta applies to (for a snapshot: the parent of the delta it carries, or empty).
         public var parent: String
         /// The feedback-stream entry the version has learned through.
         public var position: String
@@ -59,7 +59,8 @@ public struct VersionChannel: Sendable {
         local entry
         if ARGV[2] == 'snapshot' then
           redis.call('SET', KEYS[3], ARGV[6])
-          entry = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 'kind', 'snapshot', 'id', ARGV[3], 'parent', '', 'position', ARGV[5], 'token', ARGV[9], 'reason', ARGV[10])
+          if ARGV[12] ~= '' then redis.call('SET', KEYS[4], ARGV[12], 'PX', ARGV[7]) end
+          entry = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 'kind', 'snapshot', 'id', ARGV[3], 'parent', ARGV[4], 'position', ARGV[5], 'token', ARGV[9], 'reason', ARGV[10])
           redis.call('HSET', KEYS[2], 'id', ARGV[3], 'position', ARGV[5], 'snapshot', ARGV[3], 'snapshot_entry', entry)
         elseif ARGV[2] == 'point' then
           if redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('NOSNAPSHOT no snapshot to point into (Redis lost its data?)') end
@@ -79,15 +80,19 @@ public struct VersionChannel: Sendable {
     /// announcement entry. Throws `ClusterError` starting "FENCED" when the lease is not `lease`, and
     /// "NOSNAPSHOT" for a delta when there is no snapshot (Redis restarted without its data): publish
     /// a snapshot then.
+    ///
+    /// A snapshot may carry `delta`, the same version as a delta from `parent`: a replica that serves
+    /// `parent` applies the delta (kilobytes) instead of reading the snapshot (tens of megabytes).
     public func publish(
-        kind: Kind, id: String, parent: String, position: String, bytes: [UInt8], lease: TrainerLease.Holder, reason: String,
-        _ redis: RedisConnection
+        kind: Kind, id: String, parent: String, position: String, bytes: [UInt8], delta: [UInt8]? = nil, lease: TrainerLease.Holder,
+        reason: String, _ redis: RedisConnection
     ) throws -> String {
+        precondition(delta == nil || (kind == .snapshot && !parent.isEmpty), "a snapshot's delta needs its parent")
         let ttl = max(1, deltaTTL.milliseconds)
         let reply = try redis.command([
             "EVAL", Self.publishScript, "5", keys.lease, keys.head, keys.snapshot, keys.delta(id), keys.versions,
             lease.value, kind.rawValue, id, parent, position, Data(bytes).base64EncodedString(), String(ttl), String(announcementsKept),
-            String(lease.token), reason, keys.events,
+            String(lease.token), reason, keys.events, delta.map { Data($0).base64EncodedString() } ?? "",
         ])
         if case .error(let e) = reply { throw ClusterError(e.hasPrefix("FENCED") || e.hasPrefix("NOSNAPSHOT") ? e : "publish: \(e)") }
         guard let entry = reply.text else { throw ClusterError("publish: unexpected reply \(reply)") }

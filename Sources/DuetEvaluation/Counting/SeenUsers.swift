@@ -14,7 +14,7 @@ import Foundation
 /// 1.5% at 200,000, 13% at 500,000 and 44% at 1,000,000 (`dropRate`).
 public struct SeenUsers: Sendable, Equatable {
     public static let bitCount = 1 << 21
-    static let probes = 3
+    public static let probes = 3
     private(set) var words: [UInt64]
     /// Users inserted as new.
     public private(set) var count = 0

@@ -24,12 +24,9 @@ public func buildApplication(
     let governor = ConnectionGovernor(maxConnections: configuration.maxConnections, headerTimeout: configuration.headerTimeout)
     return Application(
         router: router,
-        // Each connection is served on its event loop (`EventLoopChildChannel`); routes that may block move off it.
-        server: HTTPServerBuilder { responder in
-            EventLoopChildChannel(inner: HTTP1Channel(responder: responder, configuration: .init(
-                additionalChannelHandlers: [governor.makeHandler()],
-                idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))))
-        },
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [governor.makeHandler()],
+            idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "duet"),
         services: services,
         onServerRunning: { _ in
@@ -120,10 +117,7 @@ func buildRouter(
         models: registry, auth: auth)
     status.addProbes(to: router)
     let timed = router.group().add(middleware: RequestMetricsMiddleware(metrics: metrics)).add(middleware: ErrorMappingMiddleware())
-    // Recommend, feedback and the probes run on the connection's event loop; the rest may block a
-    // thread (SQLite, model files) and runs on Swift's global pool.
-    let offLoop = OffEventLoopMiddleware()
-    status.addPage(to: timed.group().add(middleware: offLoop))
+    status.addPage(to: timed)
     ServingController(
         recommend: RecommendService(
             limits: .init(maxCandidates: configuration.maxCandidates, maxContextKeys: configuration.maxContextKeys,
@@ -137,7 +131,7 @@ func buildRouter(
     ).addRoutes(to: configuration.apiTokens.isEmpty
         ? timed.group("/v1")
         : timed.group("/v1").add(middleware: BearerAuthMiddleware(auth: BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
-    let admin = timed.group("/v1/admin").add(middleware: offLoop).add(middleware: BearerAuthMiddleware(auth: auth))
+    let admin = timed.group("/v1/admin").add(middleware: BearerAuthMiddleware(auth: auth))
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry, cluster: cluster),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)

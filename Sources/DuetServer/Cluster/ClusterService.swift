@@ -116,6 +116,8 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     private let mirrorSignal = DispatchSemaphore(value: 0)
     /// Most impressions waiting; past it new ones are not copied (counted: `State.impressionsDropped`, `duet_cluster_impressions_not_copied`).
     static let mirrorCapacity = 100_000
+    /// How long the copy thread waits after a wake-up to gather more copies into its batch.
+    static let mirrorLinger = Duration.milliseconds(5)
     private let running = ManagedAtomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
 
@@ -196,6 +198,10 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         let ttl = String(max(1, configuration.impressionTTL.components.seconds * 1000))
         while isRunning {
             _ = mirrorSignal.wait(timeout: .now() + 0.2)
+            // Linger a moment so a busy replica sends big batches (one write, one BITFIELD per
+            // batch) rather than one or two copies per wake-up; feedback that arrives sooner on
+            // another replica is asked for again 30 ms later (`fetchImpression`).
+            if mirrorQueue.withLock({ $0.count < 500 }) { usleep(UInt32(Self.mirrorLinger.components.attoseconds / 1_000_000_000_000)) }
             let batch = mirrorQueue.withLock { q -> [Copy] in
                 let b = q.prefix(1000)
                 q.removeFirst(b.count)
@@ -204,23 +210,52 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             guard !batch.isEmpty else { continue }
             if mirrorQueue.withLock({ !$0.isEmpty }) { mirrorSignal.signal() }
             do {
-                var encoder = RESPEncoder()
-                for copy in batch {
-                    switch copy {
-                    case .impression(let id, let impression):
-                        encoder.command(["SET", keys.impression(id), Data(ImpressionRecord.encode(impression)).base64EncodedString(), "PX", ttl])
-                    case .served(let key, let revision, let arm, let bits):
-                        counts.served(key: key, revision: revision, arm: arm, bits: bits, into: &encoder)
-                    }
-                }
-                try redis.pipeline(encoded: &encoder) { _, reply in
-                    if case .error(let e) = reply { throw ClusterError("copy to Redis: \(e)") }
-                }
+                try copy(batch, ttl: ttl, redis)
                 recovered()
             } catch {
                 // Those impressions join only on the replica that served them; those users go uncounted.
                 state.withLock { $0.impressionsDropped += batch.count }
                 failed("impressions", error)
+            }
+        }
+    }
+
+    /// Writes one batch of copies in one pipeline: the impressions (`SET … PX`), and the new users'
+    /// filter bits (one `BITFIELD` per experiment revision); then, in a second round trip, the count
+    /// of the users whose bits were not all set, per arm.
+    private func copy(_ batch: [Copy], ttl: String, _ redis: RedisConnection) throws {
+        var encoder = RESPEncoder()
+        var served: [String: (key: String, revision: Int, arms: [Int], bits: [[Int]])] = [:]
+        var order: [String] = []
+        for item in batch {
+            switch item {
+            case .impression(let id, let impression):
+                encoder.command(["SET", keys.impression(id), Data(ImpressionRecord.encode(impression)).base64EncodedString(), "PX", ttl])
+            case .served(let key, let revision, let arm, let bits):
+                let group = "\(revision) \(key)"
+                if served[group] == nil { served[group] = (key, revision, [], []); order.append(group) }
+                served[group]!.arms.append(arm)
+                served[group]!.bits.append(bits)
+            }
+        }
+        var marks: [Int: String] = [:]  // pipeline index of each group's BITFIELD
+        for group in order {
+            marks[encoder.commands] = group
+            counts.markSeen(key: served[group]!.key, revision: served[group]!.revision, bits: served[group]!.bits, into: &encoder)
+        }
+        var added: [String: [Int: Int]] = [:]
+        try redis.pipeline(encoded: &encoder) { i, reply in
+            if case .error(let e) = reply { throw ClusterError("copy to Redis: \(e)") }
+            guard let group = marks[i] else { return }
+            guard let new = ExperimentCounts.newUsers(reply, probes: SeenUsers.probes), new.count == served[group]!.arms.count
+            else { throw ClusterError("copy to Redis: unexpected BITFIELD reply \(reply)") }
+            for (arm, isNew) in zip(served[group]!.arms, new) where isNew { added[group, default: [:]][arm, default: 0] += 1 }
+        }
+        if !added.isEmpty {
+            var counting = RESPEncoder(reserve: 256)
+            for group in order { if let perArm = added[group] { counts.count(key: served[group]!.key, revision: served[group]!.revision, newUsersPerArm: perArm, into: &counting) } }
+            try redis.pipeline(encoded: &counting) { _, reply in
+                if case .error(let e) = reply { throw ClusterError("count users in Redis: \(e)") }
             }
         }
     }
@@ -542,7 +577,11 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         let slot = registry.onlineSlot
         switch a.kind {
         case .snapshot:
-            return false
+            // A snapshot that carries a delta from the version served here needs no resync.
+            if slot.current?.id == a.id { return true }
+            guard !a.parent.isEmpty, let base = slot.current, base.id == a.parent, let bytes = try channel.delta(a.id, redis) else { return false }
+            apply(try ModelDelta.apply(bytes, to: base))
+            return true
         case .point:
             if slot.current?.id == a.id { return true }
             guard slot.version(a.id) != nil, let swap = try? slot.promote(a.id) else { return false }
@@ -584,7 +623,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                         versions.append(v)
                         continue
                     }
-                    guard a.kind == .delta, a.parent == current.id, let d = try channel.delta(a.id, redis) else {
+                    guard a.kind == .delta || a.kind == .snapshot, a.parent == current.id, let d = try channel.delta(a.id, redis) else {
                         complete = false
                         break
                     }
@@ -696,17 +735,20 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
                         : forceSnapshot || back || ContinuousClock.now - lastSnapshot >= configuration.snapshotInterval || !v.hashesLike(parent) ? .snapshot
                         : .delta
                     let bytes: [UInt8]
+                    var delta: [UInt8]?
                     switch kind {
                     case .snapshot:
                         let saved = learner.checkpointState()
                         bytes = try ModelFile.encode(v, optimizerState: saved?.version === v ? saved?.optimizerState : nil)
+                        // The followers that serve the parent apply the delta, not the snapshot.
+                        if !back, v.hashesLike(parent) { delta = try ModelDelta.encode(from: parent, to: v) }
                     case .delta: bytes = try ModelDelta.encode(from: parent, to: v)
                     case .point: bytes = []
                     }
                     let at = StreamPosition.id(v.feedbackOffset)
                     _ = try channel.publish(
-                        kind: kind, id: v.id, parent: kind == .snapshot ? "" : parent.id, position: at, bytes: bytes,
-                        lease: held, reason: back ? "rollback" : "learned", redis)
+                        kind: kind, id: v.id, parent: kind == .snapshot && delta == nil ? "" : parent.id, position: at, bytes: bytes,
+                        delta: delta, lease: held, reason: back ? "rollback" : "learned", redis)
                     lastPublished = v
                     published += 1
                     forceSnapshot = false

@@ -57,10 +57,7 @@ final class Guardrail: Sendable {
                 logger.info("online version marked healthy", metadata: ["experiment": "\(experiment)", "version": "\(healthy)"])
             }
         case .degraded(let why):
-            // A rollback reads the version's checkpoint file: off the event loop the feedback route runs on.
-            await withTaskExecutorPreference(globalConcurrentExecutor) {
-                await rollBack(experiment: experiment, from: onlineModel.id, why: why)
-            }
+            await rollBack(experiment: experiment, from: onlineModel.id, why: why)
         }
     }
 

@@ -29,8 +29,7 @@ struct StatusController: Sendable {
             let ready = models.isReady
             return try JSONResponse.make(StatusBody(status: ready ? "ready" : "not ready"), status: ready ? .ok : .serviceUnavailable)
         }
-        // The scrape renders every series: off the event loop (`OffEventLoopMiddleware`).
-        router.group().add(middleware: OffEventLoopMiddleware()).get("/metrics") { _, _ in
+        router.get("/metrics") { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
