@@ -23,8 +23,8 @@ public struct ExperimentCounts: Sendable {
     /// Appends to a pipeline: one `BITFIELD` that sets the filter bits of users counted for the first
     /// time on this replica in (`key`, `revision`) (`probes` bits each, in order) and answers their old
     /// values. One command is atomic, so of two replicas that send the same user, only the first finds
-    /// a bit unset. Read the reply with `newUsers`, then count them with `count`. (A script doing both
-    /// cost ~20 µs of Redis CPU per user, the `BITFIELD` about 1.)
+    /// a bit unset. Read the reply with `newUsers`, then count them with `count`. (A Lua script doing
+    /// both cost Redis about 20 times the CPU per user: BENCHMARKS.md, Cluster mode.)
     public func markSeen(key: String, revision: Int, bits: [[Int]], into encoder: inout RESPEncoder) {
         encoder.beginCommand(arguments: 2 + 4 * bits.reduce(0) { $0 + $1.count })
         encoder.argument("BITFIELD")
