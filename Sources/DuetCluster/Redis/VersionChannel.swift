@@ -58,7 +58,9 @@ public struct VersionChannel: Sendable {
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED the lease is not held by ' .. ARGV[1]) end
         local entry
         if ARGV[2] == 'snapshot' then
-          redis.call('SET', KEYS[3], ARGV[6])
+          if redis.call('EXISTS', KEYS[6]) == 0 then return redis.error_reply('publish: the staged snapshot is gone') end
+          redis.call('RENAME', KEYS[6], KEYS[3])
+          redis.call('PERSIST', KEYS[3])
           if ARGV[12] ~= '' then redis.call('SET', KEYS[4], ARGV[12], 'PX', ARGV[7]) end
           entry = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 'kind', 'snapshot', 'id', ARGV[3], 'parent', ARGV[4], 'position', ARGV[5], 'token', ARGV[9], 'reason', ARGV[10])
           redis.call('HSET', KEYS[2], 'id', ARGV[3], 'position', ARGV[5], 'snapshot', ARGV[3], 'snapshot_entry', entry)
@@ -89,14 +91,43 @@ public struct VersionChannel: Sendable {
     ) throws -> String {
         precondition(delta == nil || (kind == .snapshot && !parent.isEmpty), "a snapshot's delta needs its parent")
         let ttl = max(1, deltaTTL.milliseconds)
+        let staged = keys.name(for: "snapshot-staged:\(lease.token)")
+        if kind == .snapshot { try stage(bytes, at: staged, redis) }
         let reply = try redis.command([
-            "EVAL", Self.publishScript, "5", keys.lease, keys.head, keys.snapshot, keys.delta(id), keys.versions,
-            lease.value, kind.rawValue, id, parent, position, Data(bytes).base64EncodedString(), String(ttl), String(announcementsKept),
-            String(lease.token), reason, keys.events, delta.map { Data($0).base64EncodedString() } ?? "",
+            "EVAL", Self.publishScript, "6", keys.lease, keys.head, keys.snapshot, keys.delta(id), keys.versions, staged,
+            lease.value, kind.rawValue, id, parent, position, kind == .snapshot ? "" : Data(bytes).base64EncodedString(), String(ttl),
+            String(announcementsKept), String(lease.token), reason, keys.events, delta.map { Data($0).base64EncodedString() } ?? "",
         ])
         if case .error(let e) = reply { throw ClusterError(e.hasPrefix("FENCED") || e.hasPrefix("NOSNAPSHOT") ? e : "publish: \(e)") }
         guard let entry = reply.text else { throw ClusterError("publish: unexpected reply \(reply)") }
         return entry
+    }
+
+    /// How much of a snapshot one command carries while it is staged.
+    static let stagingChunk = 1 << 20
+
+    /// Writes a snapshot's base64 to `key` in 1 MiB pieces (with a one-minute TTL, so a trainer that
+    /// dies or is fenced off before publishing leaves nothing for long): Redis serves the other
+    /// replicas between two pieces, where one 56 MB argument (or a script holding it) would keep it
+    /// busy for the whole copy (143 ms measured). The last piece goes first, at its offset, so Redis
+    /// allocates the whole string once; the others are written in place (`SETRANGE`; appending
+    /// would reallocate and copy the growing string each time). The publication script then renames
+    /// it into place, fenced.
+    func stage(_ bytes: [UInt8], at key: String, _ redis: RedisConnection) throws {
+        let text = Array(Data(bytes).base64EncodedString().utf8)
+        let starts = Array(stride(from: 0, to: max(text.count, 1), by: Self.stagingChunk))
+        var encoder = RESPEncoder(reserve: min(text.count, Self.stagingChunk) + 256)
+        for (n, start) in ([starts.last!] + starts.dropLast()).enumerated() {
+            let end = min(text.count, start + Self.stagingChunk)
+            encoder.reset()
+            encoder.beginCommand(arguments: 4)
+            for a in ["SETRANGE", key, String(start)] { encoder.argument(a) }
+            encoder.argument(bytes: text[start..<end])
+            if n == 0 { encoder.command(["PEXPIRE", key, "60000"]) }
+            try redis.pipeline(encoded: &encoder) { _, reply in
+                if case .error(let e) = reply { throw ClusterError("publish: staging the snapshot: \(e)") }
+            }
+        }
     }
 
     /// The head, or nil before the first publication.
