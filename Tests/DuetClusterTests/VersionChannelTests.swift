@@ -16,6 +16,8 @@ import Testing
         let held = try #require(try lease.acquire(connection))
         // 2.5 MiB of bytes: three staging chunks of base64.
         let snapshot = (0..<(5 << 19)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
+        // What a failed attempt left staged, longer than this snapshot, does not survive into it.
+        _ = try connection.command(["SET", keys.name(for: "snapshot-staged:\(held.token)"), String(repeating: "x", count: 4 << 20)])
         let entry = try channel.publish(kind: .snapshot, id: "7", parent: "", position: "0-0", bytes: snapshot, lease: held, reason: "first", connection)
         #expect(try channel.snapshot(connection) == snapshot)
         let head = try #require(try channel.head(connection))

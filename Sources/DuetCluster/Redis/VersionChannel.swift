@@ -120,6 +120,8 @@ public struct VersionChannel: Sendable {
         for (n, start) in ([starts.last!] + starts.dropLast()).enumerated() {
             let end = min(text.count, start + Self.stagingChunk)
             encoder.reset()
+            // Not over what an earlier, failed attempt left (SETRANGE does not truncate).
+            if n == 0 { encoder.command(["DEL", key]) }
             encoder.beginCommand(arguments: 4)
             for a in ["SETRANGE", key, String(start)] { encoder.argument(a) }
             encoder.argument(bytes: text[start..<end])

@@ -210,8 +210,11 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             guard !batch.isEmpty else { continue }
             if mirrorQueue.withLock({ !$0.isEmpty }) { mirrorSignal.signal() }
             do {
-                try copy(batch, ttl: ttl, redis)
-                recovered()
+                if let uncounted = try copy(batch, ttl: ttl, redis) {
+                    failed("distinct users", uncounted)  // the copies landed; these new users go uncounted
+                } else {
+                    recovered()
+                }
             } catch {
                 // Those impressions join only on the replica that served them; those users go uncounted.
                 state.withLock { $0.impressionsDropped += batch.count }
@@ -222,8 +225,9 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
 
     /// Writes one batch of copies in one pipeline: the impressions (`SET … PX`), and the new users'
     /// filter bits (one `BITFIELD` per experiment revision); then, in a second round trip, the count
-    /// of the users whose bits were not all set, per arm.
-    private func copy(_ batch: [Copy], ttl: String, _ redis: RedisConnection) throws {
+    /// of the users whose bits were not all set, per arm. Throws when the first fails (nothing of the
+    /// batch is sure to have landed); returns the second's error, if any.
+    private func copy(_ batch: [Copy], ttl: String, _ redis: RedisConnection) throws -> (any Error)? {
         var encoder = RESPEncoder()
         var served: [String: (key: String, revision: Int, arms: [Int], bits: [[Int]])] = [:]
         var order: [String] = []
@@ -251,12 +255,16 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             else { throw ClusterError("copy to Redis: unexpected BITFIELD reply \(reply)") }
             for (arm, isNew) in zip(served[group]!.arms, new) where isNew { added[group, default: [:]][arm, default: 0] += 1 }
         }
-        if !added.isEmpty {
-            var counting = RESPEncoder(reserve: 256)
-            for group in order { if let perArm = added[group] { counts.count(key: served[group]!.key, revision: served[group]!.revision, newUsersPerArm: perArm, into: &counting) } }
+        guard !added.isEmpty else { return nil }
+        var counting = RESPEncoder(reserve: 256)
+        for group in order { if let perArm = added[group] { counts.count(key: served[group]!.key, revision: served[group]!.revision, newUsersPerArm: perArm, into: &counting) } }
+        do {
             try redis.pipeline(encoded: &counting) { _, reply in
                 if case .error(let e) = reply { throw ClusterError("count users in Redis: \(e)") }
             }
+            return nil
+        } catch {
+            return error
         }
     }
 
