@@ -164,8 +164,8 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
 
     /// A user counted for `arm` for the first time on this replica: it counts once across the cluster
     /// (the shared filter, written by the copy thread). Users this replica counted before are not sent
-    /// again (they were set then), so the script runs per new user, not per request; a user this
-    /// replica's own filter takes for seen (a false positive) is not sent either.
+    /// again (they were set then), so the shared filter is written per new user, not per request; a
+    /// user this replica's own filter takes for seen (a false positive) is not sent either.
     func served(experiment: String, revision: Int, arm: Int, user: String) {
         enqueue(.served(experiment: experiment, revision: revision, arm: arm, bits: SeenUsers.bits(user)))
     }
