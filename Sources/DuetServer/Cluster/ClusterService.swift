@@ -229,35 +229,37 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     /// batch is sure to have landed); returns the second's error, if any.
     private func copy(_ batch: [Copy], ttl: String, _ redis: RedisConnection) throws -> (any Error)? {
         var encoder = RESPEncoder()
-        var served: [String: (key: String, revision: Int, arms: [Int], bits: [[Int]])] = [:]
-        var order: [String] = []
+        // The new users of each experiment revision, in order.
+        var groups: [(key: String, revision: Int, arms: [Int], bits: [[Int]])] = []
+        var group: [String: Int] = [:]
         for item in batch {
             switch item {
             case .impression(let id, let impression):
                 encoder.command(["SET", keys.impression(id), Data(ImpressionRecord.encode(impression)).base64EncodedString(), "PX", ttl])
             case .served(let key, let revision, let arm, let bits):
-                let group = "\(revision) \(key)"
-                if served[group] == nil { served[group] = (key, revision, [], []); order.append(group) }
-                served[group]!.arms.append(arm)
-                served[group]!.bits.append(bits)
+                let g = group["\(revision) \(key)", default: groups.count]
+                if g == groups.count {
+                    group["\(revision) \(key)"] = g
+                    groups.append((key, revision, [], []))
+                }
+                groups[g].arms.append(arm)
+                groups[g].bits.append(bits)
             }
         }
-        var marks: [Int: String] = [:]  // pipeline index of each group's BITFIELD
-        for group in order {
-            marks[encoder.commands] = group
-            counts.markSeen(key: served[group]!.key, revision: served[group]!.revision, bits: served[group]!.bits, into: &encoder)
-        }
-        var added: [String: [Int: Int]] = [:]
+        let firstMark = encoder.commands  // the groups' BITFIELDs come last, in order
+        for g in groups { counts.markSeen(key: g.key, revision: g.revision, bits: g.bits, into: &encoder) }
+        var added = Array(repeating: [Int: Int](), count: groups.count)
         try redis.pipeline(encoded: &encoder) { i, reply in
             if case .error(let e) = reply { throw ClusterError("copy to Redis: \(e)") }
-            guard let group = marks[i] else { return }
-            guard let new = ExperimentCounts.newUsers(reply, probes: SeenUsers.probes), new.count == served[group]!.arms.count
+            guard i >= firstMark else { return }
+            let g = groups[i - firstMark]
+            guard let new = ExperimentCounts.newUsers(reply, probes: SeenUsers.probes), new.count == g.arms.count
             else { throw ClusterError("copy to Redis: unexpected BITFIELD reply \(reply)") }
-            for (arm, isNew) in zip(served[group]!.arms, new) where isNew { added[group, default: [:]][arm, default: 0] += 1 }
+            for (arm, isNew) in zip(g.arms, new) where isNew { added[i - firstMark][arm, default: 0] += 1 }
         }
-        guard !added.isEmpty else { return nil }
         var counting = RESPEncoder(reserve: 256)
-        for group in order { if let perArm = added[group] { counts.count(key: served[group]!.key, revision: served[group]!.revision, newUsersPerArm: perArm, into: &counting) } }
+        for (g, perArm) in zip(groups, added) { counts.count(key: g.key, revision: g.revision, newUsersPerArm: perArm, into: &counting) }
+        guard counting.commands > 0 else { return nil }
         do {
             try redis.pipeline(encoded: &counting) { _, reply in
                 if case .error(let e) = reply { throw ClusterError("count users in Redis: \(e)") }

@@ -41,7 +41,7 @@ struct ExperimentReporter: Sendable {
             srmPValue: ExperimentStatistics.srmPValue(observed: assigned, weights: config.arms.map(\.weight)),
             yaml: snapshot.revisions[config.key]?.config ?? "",
             arms: zip(config.arms, assigned).map { ExperimentState.Arm(name: $0.name, weight: $0.weight, model: $0.model.description, assigned: $1) },
-            excluded: counted.map { ExcludedRequests(forced: $0.excluded.forced, outside: $0.excluded.outside) })
+            excluded: counted.map { Self.excluded($0.excluded) })
     }
 
     static func sequential(_ cs: MeanConfidenceSequence) -> ExperimentReport.Sequential? {
@@ -49,9 +49,8 @@ struct ExperimentReporter: Sendable {
         return .init(value: m, ci: [i.lowerBound, i.upperBound], count: cs.count, significant: cs.isSignificant)
     }
 
-    static func excluded(_ stats: ExperimentStats) -> ExcludedRequests {
-        let e = stats.excluded
-        return ExcludedRequests(forced: e.forced, outside: e.outside)
+    static func excluded(_ e: ExperimentStats.Excluded) -> ExcludedRequests {
+        ExcludedRequests(forced: e.forced, outside: e.outside)
     }
 
     /// The off-policy estimates from one arm's traffic, one per target arm that has events.
@@ -100,6 +99,6 @@ struct ExperimentReporter: Sendable {
         return ExperimentReport(
             experiment: key, revision: stats.revision,
             srmPValue: ExperimentStatistics.srmPValue(observed: arms.map(\.assigned), weights: config.arms.map(\.weight)), arms: rows,
-            differences: differences, excluded: ExcludedRequests(forced: excluded.forced, outside: excluded.outside), comparisons: comparisons, scope: scope)
+            differences: differences, excluded: Self.excluded(excluded), comparisons: comparisons, scope: scope)
     }
 }
