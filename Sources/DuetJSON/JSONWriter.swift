@@ -31,12 +31,14 @@ public struct JSONWriter {
     /// A string, escaped per RFC 8259 (`"`, `\` and control characters; `/` is left as is).
     public mutating func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
-        // Most strings (ids, names) need no escape: one append.
-        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: s.utf8)
+        // Most strings (ids, names) need no escape: one check and one copy of their bytes.
+        let plain: Bool? = s.utf8.withContiguousStorageIfAvailable { utf8 in
+            guard utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: utf8)
             bytes.append(UInt8(ascii: "\""))
-            return
+            return true
         }
+        if plain == true { return }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(b)

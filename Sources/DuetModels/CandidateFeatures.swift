@@ -61,6 +61,34 @@ public struct CandidateFeatures: Sendable {
         return try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 
+    /// Every candidate's features, readable by index with the buffers opened once for all of them
+    /// (`withFeatures` opens them per call: a reference count each time, on storage many tasks share).
+    @frozen
+    public struct Reader {
+        public let storage: UnsafeBufferPointer<Feature>
+        public let bounds: UnsafeBufferPointer<Int>
+
+        @inlinable
+        init(storage: UnsafeBufferPointer<Feature>, bounds: UnsafeBufferPointer<Int>) {
+            self.storage = storage
+            self.bounds = bounds
+        }
+
+        /// Candidate c's features.
+        @inlinable
+        public subscript(c: Int) -> UnsafeBufferPointer<Feature> {
+            UnsafeBufferPointer(rebasing: storage[(c == 0 ? 0 : bounds[c - 1])..<bounds[c]])
+        }
+    }
+
+    /// `body` with a `Reader` over every candidate, valid only inside it.
+    @inlinable
+    public func withReader<R>(_ body: (Reader) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer { s in
+            try bounds.withUnsafeBufferPointer { b in try body(Reader(storage: s, bounds: b)) }
+        }
+    }
+
     /// Appends candidate c of `other` as one closed candidate.
     @inlinable
     public mutating func append(candidate c: Int, of other: CandidateFeatures) {

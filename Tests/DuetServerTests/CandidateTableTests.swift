@@ -63,6 +63,8 @@ import Testing
         var reference: [String: Int] = [:]
         var ids = (0..<3000).map { "\($0)" }
         ids += ["", "sku-000000001", "sku-000000002", "ä", "日本語の商品", String(repeating: "x", count: 100), String(repeating: "x", count: 101)]
+        // Numbers too sparse for the number array, and ids that read as numbers but are other ids.
+        ids += ["123456789", "99999", "017", "00", "-1", "+5", "1.0", "999999999", "1000000000"]
         for id in ids {
             let s = index.insert(id)
             if reference[id] == nil { reference[id] = reference.count }
@@ -70,7 +72,8 @@ import Testing
         }
         #expect(index.insert("17") == 17 && index.count == reference.count)
         for (id, s) in reference { #expect(index.slot(id) == s) }
-        for miss in ["3000", "sku-000000003", "a", "x", "0 "] { #expect(index.slot(miss) == nil) }
+        for miss in ["3000", "sku-000000003", "a", "x", "0 ", "0017", "12345678", "99998", "01"] { #expect(index.slot(miss) == nil) }
+        #expect(index.slot("017") != index.slot("17") && index.slot("00") != index.slot("0"))
         #expect(index.ids[5] == "5")
     }
 }

@@ -23,4 +23,23 @@ import Testing
         let top = RecommendService.distinctTopK((0..<40).map { Float($0) }, 35, ids: many)
         #expect(Set(top.map { many[$0] }).count == top.count && top.count == 30)
     }
+
+    @Test func aChoiceNeedsAnotherDistinctCandidate() {
+        // Equal to counting the distinct ids, for small and large slates, with and without repeats.
+        func counted(_ ids: [String], _ shown: [Int]) -> Bool { Set(ids).count > shown.count }
+        let cases: [([String], [Int])] = [
+            (["a", "b"], [0, 1]), (["a", "b", "c"], [2, 0]), (["a", "a", "b"], [0, 2]), (["a", "a", "a"], [1]),
+            (["a", "b", "a", "b"], [0]), (["x"], [0]),
+        ]
+        for (ids, shown) in cases {
+            #expect(ServedChoice.hadAChoice(ids: ids, shown: shown, distinct: false) == counted(ids, shown), "\(ids) \(shown)")
+        }
+        let many = (0..<60).map { "i\($0 % 20)" }
+        #expect(!ServedChoice.hadAChoice(ids: many, shown: Array(0..<20), distinct: false))
+        #expect(ServedChoice.hadAChoice(ids: many, shown: Array(0..<19), distinct: false))
+        #expect(ServedChoice.hadAChoice(ids: many, shown: Array(1..<19), distinct: false))
+        // The whole catalog is distinct: more ids than shown is a choice.
+        #expect(ServedChoice.hadAChoice(ids: ["a", "b"], shown: [1], distinct: true))
+        #expect(!ServedChoice.hadAChoice(ids: ["a", "b"], shown: [1, 0], distinct: true))
+    }
 }

@@ -10,7 +10,9 @@ struct BodyLimit: Sendable {
     let maxBytes: Int
 
     func buffer(_ request: Request, context: DuetRequestContext) async throws -> ByteBuffer {
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBytes {
+        // The first field, not `headers[.contentLength]`, which joins every value into a new string
+        // (NIO's parser refuses a request whose Content-Length fields disagree).
+        if let declared = request.headers.first(where: { $0.name == .contentLength }).flatMap({ Int($0.value) }), declared > maxBytes {
             throw tooLarge
         }
         do {

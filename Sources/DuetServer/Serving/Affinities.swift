@@ -46,15 +46,39 @@ enum Affinities: Sendable {
         }
     }
 
+    /// `body` with each candidate's feature in order (candidate c: `ids[c]`, whose `number` is
+    /// `numbers[c]`, -1 for none). The storage is opened once for all of them: `callAsFunction` per
+    /// candidate copies the case's array or dictionary each time, a reference count on storage every
+    /// request of this user shares.
+    func forEach(ids: [String], numbers: [Int], _ body: (Feature?) -> Void) {
+        switch self {
+        case .none:
+            for _ in ids.indices { body(nil) }
+        case .dense(let byNumber):
+            byNumber.withUnsafeBufferPointer { byNumber in
+                for n in numbers { body(n >= 0 && n < byNumber.count ? byNumber[n] : nil) }
+            }
+        case .keyed(let byID):
+            for id in ids { body(byID[id]) }
+        }
+    }
+
     /// `id` as a number when it is one written canonically ("0", "17"; not "017", "+1" or "1.0"), below
     /// a billion: only then is it the same id as that number.
+    @inline(__always)
     static func number(_ id: String) -> Int? {
-        let utf8 = id.utf8
-        guard let first = utf8.first, utf8.count <= 9, utf8.count == 1 || first != UInt8(ascii: "0") else { return nil }
+        id.utf8.withContiguousStorageIfAvailable { number(utf8: $0) } ?? number(utf8: Array(id.utf8))
+    }
+
+    /// `number` of an id's UTF-8 bytes.
+    @inline(__always)
+    static func number(utf8 b: some Collection<UInt8>) -> Int? {
+        guard let first = b.first, b.count <= 9, b.count == 1 || first != UInt8(ascii: "0") else { return nil }
         var n = 0
-        for b in utf8 {
-            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
-            n = n * 10 + Int(b - UInt8(ascii: "0"))
+        for c in b {
+            let d = c &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            n = n &* 10 &+ Int(d)
         }
         return n
     }

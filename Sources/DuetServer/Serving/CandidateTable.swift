@@ -121,21 +121,28 @@ final class CandidateTable: Sendable {
         var rows = r.map { store.parts[$0].rows } ?? []
         if let r { store.parts[r].rows = [] }
         defer { if let r { store.parts[r].rows = rows } }
-        let hashed = store.hashed, numbers = store.numbers
-        rows.withUnsafeMutableBufferPointer { rows in
-            for slot in slots {
-                guard slot >= 0 else {
-                    batch.append(next.next()!, version: version, named: named)
-                    continue
+        // Every buffer is opened once for the batch: opening one per candidate was a reference count
+        // per candidate on storage both cores read.
+        store.numbers.withUnsafeBufferPointer { numbers in
+            store.hashed.withReader { hashed in
+                rows.withUnsafeMutableBufferPointer { rows in
+                    for slot in slots {
+                        guard slot >= 0 else {
+                            batch.append(next.next()!, version: version, named: named)
+                            continue
+                        }
+                        batch.numbers.append(numbers[slot])
+                        let own = hashed[slot]
+                        batch.own.append(contentsOf: own)
+                        batch.own.close()
+                        if width > 0 {  // with a version (not bound per candidate: binding it was a reference count each)
+                            let offset = slot * width
+                            if rows[offset].isNaN { version!.itemParts(own, into: &rows, at: offset) }
+                            batch.parts.append(contentsOf: UnsafeBufferPointer(rebasing: rows[offset..<(offset + width)]))
+                        }
+                        if named { batch.named.append(store.named[slot]) }
+                    }
                 }
-                batch.numbers.append(numbers[slot])
-                batch.own.append(candidate: slot, of: hashed)
-                if let version {
-                    let offset = slot * width
-                    if rows[offset].isNaN { hashed.withFeatures(of: slot) { version.itemParts($0, into: &rows, at: offset) } }
-                    batch.parts.append(contentsOf: rows[offset..<(offset + width)])
-                }
-                if named { batch.named.append(store.named[slot]) }
             }
         }
         return batch

@@ -62,11 +62,9 @@ public final class ImpressionStore<Payload: Sendable>: Sendable {
         let slot = Int(sequence % capacity)
         let expires = now + ttl
         let bytes = size(payload)
-        let old: Slot = stripes[slot % stripes.count].slots.withLock { s in
-            let i = slot / stripes.count
-            let old = s[i]
-            s[i] = Slot(sequence: sequence, expires: expires, payload: payload, bytes: bytes)
-            return old
+        var old = Slot(sequence: sequence, expires: expires, payload: payload, bytes: bytes)
+        stripes[slot % stripes.count].slots.withLock { s in
+            swap(&s[slot / stripes.count], &old)  // moved in and out: no copy to count references for
         }
         heldBytes.wrappingIncrement(by: bytes - old.bytes, ordering: .relaxed)
         if old.payload == nil { held.wrappingIncrement(ordering: .relaxed) }
@@ -96,11 +94,15 @@ public final class ImpressionStore<Payload: Sendable>: Sendable {
             var gone: [Payload] = []
             let bytes = stripe.slots.withLock { s -> Int in
                 var b = 0
-                for i in s.indices where s[i].payload != nil && s[i].expires <= now {
-                    gone.append(s[i].payload!)
-                    b += s[i].bytes
-                    s[i].payload = nil
-                    s[i].bytes = 0
+                // Through a pointer: `s[i].payload != nil` copied the whole slot (a reference count on
+                // its impression) for each of the ring's slots, every second.
+                s.withUnsafeMutableBufferPointer { slots in
+                    for i in slots.indices where slots[i].expires <= now {
+                        guard let payload = slots[i].payload.take() else { continue }
+                        gone.append(payload)
+                        b += slots[i].bytes
+                        slots[i].bytes = 0
+                    }
                 }
                 return b
             }

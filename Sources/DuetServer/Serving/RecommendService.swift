@@ -135,7 +135,7 @@ final class RecommendService: Sendable {
             slot: ref.slot, versionID: version.id, user: assembled.user,
             ids: top.map { candidates[$0] }, scores: top.map { scores[$0] }, features: assembled.served(top),
             propensities: choice.propensities.map { Float($0) }, counted: counted, targets: targets,
-            arms: assignment.arms, userID: request.user, choseAmong: ServedChoice.hadAChoice(ids: candidates, shown: top.count, distinct: request.candidates == nil))
+            arms: assignment.arms, userID: request.user, choseAmong: ServedChoice.hadAChoice(ids: candidates, shown: top, distinct: request.candidates == nil))
         let requestID = impressions.insert(impression)
         cluster?.mirror(requestID: requestID, impression)
         let newHere = stats.served(arm: assignment.armIndex, user: request.user, inExperiment: assignment.inExperiment, forced: assignment.forced)

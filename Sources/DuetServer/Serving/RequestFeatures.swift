@@ -44,23 +44,22 @@ struct RequestFeatures {
         }
         let n = batch.count
         pairs.reserveCapacity(candidates: n, features: whole ? (batch.own.features.count / max(n, 1)) * 2 + 2 : 1)
-        let affinities = prepared.affinity
         var hashed: [Feature] = []
-        for c in 0..<n {
-            let number = batch.numbers[c]
+        var c = 0
+        prepared.affinity.forEach(ids: ids, numbers: batch.numbers) { affinity in
             if whole {
                 // The named form, for interactions (its value, a Float, hashes to the same feature).
-                let affinity = affinities(ids[c], number: number < 0 ? nil : number).flatMap { FeatureNaming.affinity(.number(Double($0.value))) }
                 // Each candidate's own interactions, then user × candidate crosses (both directions).
                 var named = batch.named[c]
-                if let affinity { named.append(affinity) }
+                if let affinity = affinity.flatMap({ FeatureNaming.affinity(.number(Double($0.value))) }) { named.append(affinity) }
                 hasher.hash(named, into: &hashed)
                 hasher.crossed(user: userNamed, userHashed: user, item: named, itemHashed: hashed, into: &hashed)
                 pairs.append(contentsOf: hashed)
-            } else if let affinity = affinities(ids[c], number: number < 0 ? nil : number) {
+            } else if let affinity {
                 pairs.append(affinity)
             }
             pairs.close()
+            c += 1
         }
     }
 }

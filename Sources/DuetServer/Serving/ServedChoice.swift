@@ -26,14 +26,18 @@ struct ServedChoice {
         return ServedChoice(indices: slate.map { distinct[$0.index] }, propensities: slate.map(\.conditionalProbability))
     }
 
-    /// Whether showing `shown` items out of `ids` was a choice: there were more distinct candidates
-    /// (`distinct`: they are known to be distinct, as the whole catalog is).
-    static func hadAChoice(ids: [String], shown: Int, distinct: Bool) -> Bool {
-        guard ids.count > shown else { return false }
+    /// Whether showing the candidates at `shown` (indices into `ids`, distinct ids, as every policy
+    /// here shows) was a choice: there were more distinct candidates, that is, some id is not among
+    /// the shown ones (`distinct`: the ids are known to be distinct, as the whole catalog is). No set
+    /// of ids is built: the first candidate that is not shown usually settles it.
+    static func hadAChoice(ids: [String], shown: [Int], distinct: Bool) -> Bool {
+        guard ids.count > shown.count else { return false }
         if distinct { return true }
-        var seen = Set<String>()
-        for id in ids where seen.insert(id).inserted && seen.count > shown { return true }
-        return false
+        guard shown.count <= 16 else {
+            let seen = Set(shown.map { ids[$0] })
+            return ids.contains { !seen.contains($0) }
+        }
+        return ids.contains { id in !shown.contains { ids[$0] == id } }
     }
 
     /// The first occurrence of every id, in order (all indices when there is no repeat).

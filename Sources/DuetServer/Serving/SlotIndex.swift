@@ -2,6 +2,10 @@
 /// at most half full) with a multiply–xorshift hash of the id's UTF-8 bytes. A request looks up every
 /// candidate id here; `Dictionary`'s SipHash cost about 40 ns per id, this about a fifth of that.
 /// The hash is seeded per process at random, so ids cannot be chosen offline to collide.
+///
+/// Ids that are small numbers (`Affinities.number`: a catalog's row ids, often) are also found by
+/// their number in an array, without hashing or comparing strings; the array stays within a few
+/// times the count of ids, so sparse numbers go through the hash only.
 struct SlotIndex: Sendable {
     /// Slot → id.
     private(set) var ids: [String] = []
@@ -9,6 +13,8 @@ struct SlotIndex: Sendable {
     private var buckets: [Int32]
     private var hashes: [UInt32]
     private var mask: Int
+    /// Number n → slot + 1 of the id that is n (0: none here; such an id may still be in the buckets).
+    private var numbered: [Int32] = []
 
     static let seed = UInt64.random(in: .min ... .max)
 
@@ -26,7 +32,9 @@ struct SlotIndex: Sendable {
     func slot(_ id: String) -> Int? {
         let s = buckets.withUnsafeBufferPointer { buckets in
             hashes.withUnsafeBufferPointer { hashes in
-                ids.withUnsafeBufferPointer { known in Self.find(id, buckets, hashes, known, mask) }
+                ids.withUnsafeBufferPointer { known in
+                    numbered.withUnsafeBufferPointer { numbered in Self.find(id, buckets, hashes, known, numbered, mask) }
+                }
             }
         }
         return s < 0 ? nil : s
@@ -41,10 +49,12 @@ struct SlotIndex: Sendable {
         buckets.withUnsafeBufferPointer { buckets in
             hashes.withUnsafeBufferPointer { hashes in
                 self.ids.withUnsafeBufferPointer { known in
-                    for id in ids {
-                        let s = Self.find(id, buckets, hashes, known, mask)
-                        if s < 0 { all = false }
-                        out.append(s)
+                    numbered.withUnsafeBufferPointer { numbered in
+                        for id in ids {
+                            let s = Self.find(id, buckets, hashes, known, numbered, mask)
+                            if s < 0 { all = false }
+                            out.append(s)
+                        }
                     }
                 }
             }
@@ -56,9 +66,19 @@ struct SlotIndex: Sendable {
     @inline(__always)
     private static func find(
         _ id: String, _ buckets: UnsafeBufferPointer<Int32>, _ hashes: UnsafeBufferPointer<UInt32>,
-        _ known: UnsafeBufferPointer<String>, _ mask: Int
+        _ known: UnsafeBufferPointer<String>, _ numbered: UnsafeBufferPointer<Int32>, _ mask: Int
     ) -> Int {
-        let h = hash(id), tag = UInt32(truncatingIfNeeded: h >> 32)
+        // The id's bytes, opened once for its number and its hash.
+        var numberedSlot = -1
+        let h = id.utf8.withContiguousStorageIfAvailable { bytes -> UInt64 in
+            if !numbered.isEmpty, let n = Affinities.number(utf8: bytes), n < numbered.count, numbered[n] > 0 {
+                numberedSlot = Int(numbered[n]) - 1
+                return 0
+            }
+            return hash(UnsafeRawBufferPointer(bytes))
+        } ?? hash(id)
+        if numberedSlot >= 0 { return numberedSlot }
+        let tag = UInt32(truncatingIfNeeded: h >> 32)
         var b = Int(truncatingIfNeeded: h) & mask
         while true {
             let s = Int(buckets[b])
@@ -75,6 +95,10 @@ struct SlotIndex: Sendable {
         let s = ids.count
         ids.append(id)
         place(slot: s, hash: Self.hash(id))
+        if let n = Affinities.number(id), n < 4 * ids.count + 1024 {
+            if n >= numbered.count { numbered.append(contentsOf: repeatElement(0, count: max(n + 1, 2 * numbered.count) - numbered.count)) }
+            numbered[n] = Int32(s + 1)
+        }
         return s
     }
 
