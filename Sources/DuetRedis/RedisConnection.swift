@@ -113,6 +113,35 @@ public final class RedisConnection {
         }
     }
 
+    /// One command whose reply is a bulk string of any bytes (`GET` of a binary value): its bytes as
+    /// they are (`command` reads bulk strings as UTF-8 text), nil for a null reply. An error reply
+    /// throws, as does any other kind of reply.
+    public func bytes(_ args: [String]) throws -> [UInt8]? {
+        try ensureConnected()
+        guard let c = context else { throw RedisError(.connection, "not connected to \(url)") }
+        do {
+            let rc = Self.withCStrings(args) { argv, lens in redisAppendCommandArgv(c, Int32(args.count), argv, lens) }
+            guard rc == REDIS_OK else { throw RedisError(.connection, "cannot queue a command to \(url)", cause: Self.errorString(c)) }
+            return try withReply(c) { r -> Result<[UInt8]?, RedisError> in
+                let reply = r.pointee
+                switch reply.type {
+                case REDIS_REPLY_STRING:
+                    guard let s = reply.str, reply.len > 0 else { return .success([]) }
+                    return .success(Array(UnsafeRawBufferPointer(start: s, count: reply.len)))
+                case REDIS_REPLY_NIL: return .success(nil)
+                case REDIS_REPLY_ERROR: return .failure(RedisError(.command, "\(args.first ?? "") refused by \(url)", cause: Self.convert(r).text ?? ""))
+                default: return .failure(RedisError(.command, "\(args.first ?? "") at \(url): not a bulk string reply"))
+                }
+            }.get()
+        } catch let e as RedisError where e.code == .command {
+            throw e  // the connection is fine
+        } catch {
+            drop()
+            nextAttempt = .now
+            throw error
+        }
+    }
+
     /// Sends a pre-encoded batch (see `RESPEncoder`) and checks its replies with `check` (for bulk loads).
     public func pipeline(encoded: inout RESPEncoder, check: (Int, RedisValue) throws -> Void) throws {
         try ensureConnected()
@@ -145,13 +174,18 @@ public final class RedisConnection {
     }
 
     private func readReply(_ c: UnsafeMutablePointer<redisContext>) throws -> RedisValue {
+        try withReply(c) { Self.convert($0) }
+    }
+
+    /// The next reply, read and freed around `body`.
+    private func withReply<R>(_ c: UnsafeMutablePointer<redisContext>, _ body: (UnsafeMutablePointer<redisReply>) -> R) throws -> R {
         var raw: UnsafeMutableRawPointer?
         guard redisGetReply(c, &raw) == REDIS_OK, let raw else {
             let why = c.pointee.err != 0 ? Self.errorString(c) : "no reply"
             throw RedisError(.connection, "Redis at \(url) failed", cause: why.isEmpty ? "I/O error (timeout?)" : why)
         }
         defer { freeReplyObject(raw) }
-        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
+        return body(raw.assumingMemoryBound(to: redisReply.self))
     }
 
     private static func convert(_ r: UnsafeMutablePointer<redisReply>) -> RedisValue {

@@ -72,3 +72,15 @@ import Testing
         #expect(store.count() == 16_000)
     }
 }
+
+/// Impression copies in Redis: raw record bytes, or base64 text as replicas before raw copies wrote them.
+@Suite struct ImpressionRecordStorageTests {
+    @Test func rawRecordsStayAndBase64OnesAreDecoded() {
+        let record: [UInt8] = [ImpressionRecord.format, 0, 0xFF, 0x80, 7]
+        #expect(ImpressionRecord.unwrap(record) == record)
+        #expect(ImpressionRecord.unwrap(Array("AQD/gAc=".utf8)) == record)
+        // Neither a record nor base64: left for `decode` to refuse.
+        #expect(ImpressionRecord.unwrap(Array("not base64!".utf8)) == Array("not base64!".utf8))
+        #expect(ImpressionRecord.unwrap([]) == [])
+    }
+}

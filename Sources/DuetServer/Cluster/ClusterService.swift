@@ -187,7 +187,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         for attempt in 0..<2 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(30)) }
             let result = await pool.run(deadline: .now + .seconds(1)) { redis in
-                try redis.command(["GET", keys.impression(requestID)]).text.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
+                try redis.bytes(["GET", keys.impression(requestID)]).map(ImpressionRecord.unwrap)
             }
             if case .success(let bytes?) = result { return bytes }
         }
@@ -235,7 +235,14 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
         for item in batch {
             switch item {
             case .impression(let id, let impression):
-                encoder.command(["SET", keys.impression(id), Data(ImpressionRecord.encode(impression)).base64EncodedString(), "PX", ttl])
+                // The record's bytes as they are (a Redis value is binary-safe): no base64 to encode
+                // here, to decode on the joining replica, or to store.
+                encoder.beginCommand(arguments: 5)
+                encoder.argument("SET")
+                encoder.argument(keys.impression(id))
+                encoder.argument(bytes: ImpressionRecord.encode(impression))
+                encoder.argument("PX")
+                encoder.argument(ttl)
             case .served(let key, let revision, let arm, let bits):
                 let g = group["\(revision) \(key)", default: groups.count]
                 if g == groups.count {

@@ -1,3 +1,4 @@
+import Foundation
 import DuetModels
 import DuetRouting
 
@@ -11,6 +12,16 @@ import DuetRouting
 /// Layout (little-endian): format (u8, 1), then strings as u32 length + UTF-8, counts as u32.
 enum ImpressionRecord {
     static let format: UInt8 = 1
+
+    /// A record as Redis holds it: its bytes, or, as replicas before raw copies wrote it, their base64
+    /// (a record starts with the format byte, 1, which no base64 text does), so a rolling upgrade
+    /// still joins the older replicas' impressions. Bytes that are neither are returned as they are
+    /// (`decode` refuses them).
+    static func unwrap(_ stored: [UInt8]) -> [UInt8] {
+        guard let first = stored.first, first != format,
+              let decoded = Data(base64Encoded: Data(stored)) else { return stored }
+        return [UInt8](decoded)
+    }
 
     static func encode(_ i: Impression) -> [UInt8] {
         var w = Writer()
