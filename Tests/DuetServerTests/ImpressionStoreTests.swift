@@ -1,3 +1,5 @@
+import DuetModels
+import DuetRouting
 @testable import DuetServer
 import Testing
 
@@ -82,5 +84,33 @@ import Testing
         // Neither a record nor base64: left for `decode` to refuse.
         #expect(ImpressionRecord.unwrap(Array("not base64!".utf8)) == Array("not base64!".utf8))
         #expect(ImpressionRecord.unwrap([]) == [])
+    }
+
+    /// Every field the join and the statistics use survives encode → decode, with names in any
+    /// script, an empty user, items without features and off-policy targets.
+    @Test func aRecordDecodesToTheImpressionItWasMadeFrom() throws {
+        let arms = [Arm(name: "static", weight: 0.5, model: ModelReference(slot: .static)), Arm(name: "ónline", weight: 0.5, model: ModelReference(slot: .online))]
+        let stats = ExperimentStats(revision: 3, arms: 2)
+        let experiments = ExperimentControl.Snapshot(
+            table: RouteTable(experiments: [ExperimentConfig(key: "home→page", arms: arms)]), revisions: [:], stats: ["home→page": stats])
+        let f = { (i: UInt32) in Feature(index: i, value: Float(i) / 7, fieldHash: i &* 2_654_435_761) }
+        for user in [[f(1), f(2), f(3)], []] {
+            let features = CandidateFeatures([[f(10), f(11)], [], [f(12)]])
+            let targets = [PolicyTarget(arm: 0, probability: 0.25, predicted: 0.125, expected: 0.0625, choice: "商品-7"), PolicyTarget(arm: 1, probability: 1, predicted: 0.5, expected: 0.5, choice: "")]
+            let impression = Impression(
+                experiment: "home→page", armIndex: 1, arm: "ónline", stats: stats, slot: .online, versionID: "17", user: user,
+                ids: ["a", "商品-7", String(repeating: "x", count: 300)], scores: [0.5, -1, .ulpOfOne], features: features,
+                propensities: [1, 0.5, 0.25], counted: true, targets: targets, arms: arms, userID: "u-ü", choseAmong: true)
+            let bytes = ImpressionRecord.encode(impression)
+            let back = try #require(ImpressionRecord.decode(bytes, experiments: experiments))
+            #expect(back.experiment == "home→page" && back.armIndex == 1 && back.arm == "ónline" && back.slot == .online)
+            #expect(back.versionID == "17" && back.userID == "u-ü" && back.choseAmong && back.counted && back.stats === stats)
+            #expect(back.user == user && back.ids == impression.ids && back.scores == impression.scores && back.propensities == impression.propensities)
+            #expect((0..<3).allSatisfy { Array(back.features[$0]) == Array(features[$0]) })
+            #expect(back.targets.map(\.choice) == ["商品-7", ""] && back.targets.map(\.expected) == [0.0625, 0.5])
+            // Truncated or padded, the bytes are refused.
+            #expect(ImpressionRecord.decode(Array(bytes.dropLast()), experiments: experiments) == nil)
+            #expect(ImpressionRecord.decode(bytes + [0], experiments: experiments) == nil)
+        }
     }
 }

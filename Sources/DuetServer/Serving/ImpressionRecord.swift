@@ -23,35 +23,47 @@ enum ImpressionRecord {
         return [UInt8](decoded)
     }
 
+    /// The record of `i`, sized first and written in one pass (the copy thread encodes every
+    /// impression a replica serves: appending field by field cost about 3 µs each).
     static func encode(_ i: Impression) -> [UInt8] {
-        var w = Writer()
-        w.out.reserveCapacity(256 + 12 * (i.user.count + i.features.features.count) + 24 * i.ids.count)
-        w.out.append(format)
-        w.string(i.experiment)
-        w.u32(UInt32(i.stats.revision))
-        w.u32(UInt32(i.armIndex))
-        w.string(i.arm)
-        w.string(i.slot.rawValue)
-        w.string(i.versionID)
-        w.string(i.userID)
-        w.out.append((i.choseAmong ? 1 : 0) | (i.counted ? 2 : 0))
-        w.features(i.user)
-        w.u32(UInt32(i.ids.count))
-        for (n, id) in i.ids.enumerated() {
-            w.string(id)
-            w.u32(i.scores[n].bitPattern)
-            w.u32(i.propensities[n].bitPattern)
-            w.features(Array(i.features[n]))
+        func string(_ s: String) -> Int { 4 + s.utf8.count }
+        func features(_ n: Int) -> Int { 4 + 12 * n }
+        var size = 1 + string(i.experiment) + 4 + 4 + string(i.arm) + string(i.slot.rawValue) + string(i.versionID)
+            + string(i.userID) + 1 + features(i.user.count) + 4 + 4
+        for (n, id) in i.ids.enumerated() { size += string(id) + 8 + features(i.features.withFeatures(of: n) { $0.count }) }
+        for t in i.targets { size += 4 + 24 + string(t.choice) }
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var w = Writer(out: UnsafeMutableRawBufferPointer(buffer))
+            w.u8(format)
+            w.string(i.experiment)
+            w.u32(UInt32(i.stats.revision))
+            w.u32(UInt32(i.armIndex))
+            w.string(i.arm)
+            w.string(i.slot.rawValue)
+            w.string(i.versionID)
+            w.string(i.userID)
+            w.u8((i.choseAmong ? 1 : 0) | (i.counted ? 2 : 0))
+            i.user.withUnsafeBufferPointer { w.features($0) }
+            w.u32(UInt32(i.ids.count))
+            i.features.withReader { features in
+                for (n, id) in i.ids.enumerated() {
+                    w.string(id)
+                    w.u32(i.scores[n].bitPattern)
+                    w.u32(i.propensities[n].bitPattern)
+                    w.features(features[n])
+                }
+            }
+            w.u32(UInt32(i.targets.count))
+            for t in i.targets {
+                w.u32(UInt32(t.arm))
+                w.u64(t.probability.bitPattern)
+                w.u64(t.predicted.bitPattern)
+                w.u64(t.expected.bitPattern)
+                w.string(t.choice)
+            }
+            precondition(w.at == size, "impression record: wrote \(w.at) of \(size) bytes")
+            count = size
         }
-        w.u32(UInt32(i.targets.count))
-        for t in i.targets {
-            w.u32(UInt32(t.arm))
-            w.u64(t.probability.bitPattern)
-            w.u64(t.predicted.bitPattern)
-            w.u64(t.expected.bitPattern)
-            w.string(t.choice)
-        }
-        return w.out
     }
 
     /// The impression `bytes` hold, with `experiments`' live arms and counters; nil for bytes that
@@ -88,15 +100,31 @@ enum ImpressionRecord {
             targets: sameRevision ? targets : [], arms: config.arms, userID: userID, choseAmong: flags & 1 != 0)
     }
 
+    /// Writes little-endian fields into a buffer `encode` sized for them.
     struct Writer {
-        var out: [UInt8] = []
-        mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        mutating func string(_ s: String) {
-            u32(UInt32(s.utf8.count))
-            out.append(contentsOf: s.utf8)
+        let out: UnsafeMutableRawBufferPointer
+        var at = 0
+        mutating func u8(_ v: UInt8) {
+            out[at] = v
+            at += 1
         }
-        mutating func features(_ f: [Feature]) {
+        mutating func u32(_ v: UInt32) {
+            out.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt32.self)
+            at += 4
+        }
+        mutating func u64(_ v: UInt64) {
+            out.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt64.self)
+            at += 8
+        }
+        mutating func string(_ s: String) {
+            var s = s
+            s.withUTF8 { utf8 in
+                u32(UInt32(utf8.count))
+                UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + utf8.count)]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+                at += utf8.count
+            }
+        }
+        mutating func features(_ f: UnsafeBufferPointer<Feature>) {
             u32(UInt32(f.count))
             for x in f {
                 u32(x.index)
