@@ -65,6 +65,21 @@ public struct JSONWriter {
 
     public mutating func number(_ x: Double) {
         guard x.isFinite else { raw("null"); return }
+        // Small whole numbers (a greedy arm's propensity 1, every item of every answer) as `description`
+        // writes them ("1.0"), without its shortest-digits search.
+        if x == x.rounded(.towardZero), abs(x) < 1e6, x != 0 || x.sign == .plus {
+            var n = Int(x)
+            if n < 0 { bytes.append(UInt8(ascii: "-")); n = -n }
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0)
+            let count = withUnsafeMutableBytes(of: &digits) { d -> Int in
+                var i = 0
+                repeat { d[i] = UInt8(ascii: "0") + UInt8(n % 10); n /= 10; i += 1 } while n > 0
+                return i
+            }
+            withUnsafeBytes(of: digits) { d in for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[i]) } }
+            raw(".0")
+            return
+        }
         bytes.append(contentsOf: x.description.utf8)
     }
 
