@@ -129,7 +129,10 @@ public final class RedisConnection {
                     guard let s = reply.str, reply.len > 0 else { return .success([]) }
                     return .success(Array(UnsafeRawBufferPointer(start: s, count: reply.len)))
                 case REDIS_REPLY_NIL: return .success(nil)
-                case REDIS_REPLY_ERROR: return .failure(RedisError(.command, "\(args.first ?? "") refused by \(url)", cause: Self.convert(r).text ?? ""))
+                case REDIS_REPLY_ERROR:
+                    var why = ""
+                    if case .error(let e) = Self.convert(r) { why = e }
+                    return .failure(RedisError(.command, "\(args.first ?? "") refused by \(url)", cause: why))
                 default: return .failure(RedisError(.command, "\(args.first ?? "") at \(url): not a bulk string reply"))
                 }
             }.get()

@@ -23,7 +23,8 @@ import Testing
         #expect(try connection.bytes(["GET", "empty"]) == [])
         // A refused command throws and leaves the connection usable.
         _ = try connection.command(["HSET", "hash", "f", "v"])
-        #expect(throws: RedisError.self) { try connection.bytes(["GET", "hash"]) }
+        let refused = #expect(throws: RedisError.self) { try connection.bytes(["GET", "hash"]) }
+        #expect(refused?.code == .command && refused?.cause?.hasPrefix("WRONGTYPE") == true, "\(String(describing: refused))")
         #expect(try connection.bytes(["GET", "bin"]) == value)
     }
 }
