@@ -89,12 +89,6 @@ public struct CandidateFeatures: Sendable {
         }
     }
 
-    /// Appends candidate c of `other` as one closed candidate.
-    @inlinable
-    public mutating func append(candidate c: Int, of other: CandidateFeatures) {
-        other.withFeatures(of: c) { storage.append(contentsOf: $0) }
-        close()
-    }
 
     /// Candidate c's features.
     @inlinable

@@ -103,25 +103,15 @@ public final class RedisConnection {
 
     /// Sends many commands in one write and reads all replies (one round trip).
     public func pipeline(_ commands: [[String]]) throws -> [RedisValue] {
-        try ensureConnected()
-        do {
-            return try roundTrip(commands)
-        } catch {
-            drop()
-            nextAttempt = .now
-            throw error
-        }
+        try exchange { _ in try roundTrip(commands) }
     }
 
     /// One command whose reply is a bulk string of any bytes (`GET` of a binary value): its bytes as
     /// they are (`command` reads bulk strings as UTF-8 text), nil for a null reply. An error reply
-    /// throws, as does any other kind of reply.
+    /// throws, as does any other kind of reply (the connection stays: the reply was read).
     public func bytes(_ args: [String]) throws -> [UInt8]? {
-        try ensureConnected()
-        guard let c = context else { throw RedisError(.connection, "not connected to \(url)") }
-        do {
-            let rc = Self.withCStrings(args) { argv, lens in redisAppendCommandArgv(c, Int32(args.count), argv, lens) }
-            guard rc == REDIS_OK else { throw RedisError(.connection, "cannot queue a command to \(url)", cause: Self.errorString(c)) }
+        try exchange { c in
+            try queue(args, c)
             return try withReply(c) { r -> Result<[UInt8]?, RedisError> in
                 let reply = r.pointee
                 switch reply.type {
@@ -135,26 +125,28 @@ public final class RedisConnection {
                     return .failure(RedisError(.command, "\(args.first ?? "") refused by \(url)", cause: why))
                 default: return .failure(RedisError(.command, "\(args.first ?? "") at \(url): not a bulk string reply"))
                 }
-            }.get()
-        } catch let e as RedisError where e.code == .command {
-            throw e  // the connection is fine
-        } catch {
-            drop()
-            nextAttempt = .now
-            throw error
-        }
+            }
+        }.get()
     }
 
     /// Sends a pre-encoded batch (see `RESPEncoder`) and checks its replies with `check` (for bulk loads).
     public func pipeline(encoded: inout RESPEncoder, check: (Int, RedisValue) throws -> Void) throws {
-        try ensureConnected()
-        guard let c = context else { throw RedisError(.connection, "not connected to \(url)") }
-        do {
+        try exchange { c in
             let rc = encoded.bytes.withUnsafeBufferPointer { buf in
                 buf.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(c, $0.baseAddress, $0.count) }
             }
             guard rc == REDIS_OK else { throw RedisError(.connection, "cannot queue a pipeline to \(url)", cause: Self.errorString(c)) }
             for i in 0..<encoded.commands { try check(i, try readReply(c)) }
+        }
+    }
+
+    /// `body` on the connected context. Anything it throws leaves replies out of step with commands,
+    /// so the connection is dropped and made again on the next call.
+    private func exchange<R>(_ body: (UnsafeMutablePointer<redisContext>) throws -> R) throws -> R {
+        try ensureConnected()
+        guard let c = context else { throw RedisError(.connection, "not connected to \(url)") }
+        do {
+            return try body(c)
         } catch {
             drop()
             nextAttempt = .now
@@ -162,14 +154,15 @@ public final class RedisConnection {
         }
     }
 
+    /// Queues one command (sent with the next read).
+    private func queue(_ args: [String], _ c: UnsafeMutablePointer<redisContext>) throws {
+        let rc = Self.withCStrings(args) { argv, lens in redisAppendCommandArgv(c, Int32(args.count), argv, lens) }
+        guard rc == REDIS_OK else { throw RedisError(.connection, "cannot queue a command to \(url)", cause: Self.errorString(c)) }
+    }
+
     private func roundTrip(_ commands: [[String]]) throws -> [RedisValue] {
         guard let c = context else { throw RedisError(.connection, "not connected to \(url)") }
-        for args in commands {
-            let rc = Self.withCStrings(args) { argv, lens in
-                redisAppendCommandArgv(c, Int32(args.count), argv, lens)
-            }
-            guard rc == REDIS_OK else { throw RedisError(.connection, "cannot queue a command to \(url)", cause: Self.errorString(c)) }
-        }
+        for args in commands { try queue(args, c) }
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
         for _ in commands { replies.append(try readReply(c)) }

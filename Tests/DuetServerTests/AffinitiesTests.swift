@@ -23,10 +23,12 @@ import Testing
         ]
         let probes = ["0", "3", "7", "79", "80", "500000", "sku-9", "07", "x", ""]
         for byID in forms {
-            let a = Affinities(byID)
-            for id in probes {
-                #expect(a(id, number: Affinities.number(id)) == byID[id], "\(id) in \(byID.count)")
+            var answers: [Feature?] = []
+            Affinities(byID).forEach(ids: probes, numbers: probes.map { Affinities.number($0) ?? -1 }) { answers.append($0) }
+            for (id, answer) in zip(probes, answers) {
+                #expect(answer == byID[id], "\(id) in \(byID.count)")
             }
+            #expect(answers.count == probes.count)
         }
         if case .dense = Affinities(forms[1]) {} else { Issue.record("80 numbered items should be dense") }
         if case .keyed = Affinities(forms[2]) {} else { Issue.record("sparse numbers should be keyed") }

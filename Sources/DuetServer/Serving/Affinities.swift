@@ -34,21 +34,9 @@ enum Affinities: Sendable {
         self = .dense(dense)
     }
 
-    /// The feature for item `id`, whose `number(id)` is `number`.
-    @inline(__always)
-    func callAsFunction(_ id: String, number: Int?) -> Feature? {
-        switch self {
-        case .none: return nil
-        case .dense(let byNumber):
-            guard let n = number, n < byNumber.count else { return nil }
-            return byNumber[n]
-        case .keyed(let byID): return byID[id]
-        }
-    }
-
     /// `body` with each candidate's feature in order (candidate c: `ids[c]`, whose `number` is
-    /// `numbers[c]`, -1 for none). The storage is opened once for all of them: `callAsFunction` per
-    /// candidate copies the case's array or dictionary each time, a reference count on storage every
+    /// `numbers[c]`, -1 for none). The storage is opened once for all of them: taking the case's
+    /// array or dictionary out per candidate was a reference count each time, on storage every
     /// request of this user shares.
     func forEach(ids: [String], numbers: [Int], _ body: (Feature?) -> Void) {
         switch self {
