@@ -154,6 +154,9 @@ public final class OnlineLearner: Sendable {
         learn(examples)
     }
 
+    /// Examples learned per hold of the state's lock (well under a millisecond of updates).
+    static let examplesPerHold = 256
+
     /// Learns `batch` in order, in chunks so a long batch still publishes every `publishEvery`
     /// examples. True when it published.
     @discardableResult
@@ -163,7 +166,9 @@ public final class OnlineLearner: Sendable {
         while start < batch.count {
             start = state.withLock { s -> Int in
                 var i = start
-                while i < batch.count && s.sincePublish < publishEvery {
+                // At most `examplesPerHold` per hold of the lock: a feedback request (`submit`) and the
+                // metrics scrape (`stats`) wait for it.
+                while i < batch.count && s.sincePublish < publishEvery && i - start < Self.examplesPerHold {
                     let e = batch[i]
                     if case .success = s.learner.learn(e.features, label: e.label, weight: e.weight) {
                         s.stats.updates += 1

@@ -83,6 +83,12 @@ enum ServeSettings {
             }
             c.feedbackSync = sync
         },
+        .init(key: "executor", help: "where Swift tasks run: event_loops (SwiftNIO's, the default) or pool (Swift's)") { c, v, s in
+            guard let threads = TaskThreads(rawValue: v) else {
+                throw ConfigurationError(message: "\(s): executor: expected event_loops or pool, got '\(v)'")
+            }
+            c.executor = threads
+        },
         .init(key: "feature_budget_ms", help: "feature read budget per request (default 5)") { c, v, s in
             c.featureBudget = .milliseconds(try positive(v, "feature_budget_ms", s))
         },

@@ -18,6 +18,10 @@ import Testing
         #expect(env.status != 0)
         #expect(env.stderr.contains("DUET_VERSIONS_KEPT: versions_kept: expected a positive integer, got '0'"))
 
+        let executor = try TestSupport.run(["serve", "--data-dir", dir.path], environment: ["DUET_EXECUTOR": "threads"])
+        #expect(executor.status != 0)
+        #expect(executor.stderr.contains("DUET_EXECUTOR: executor: expected event_loops or pool, got 'threads'"))
+
         let token = try TestSupport.run(["serve", "--data-dir", dir.path, "--admin-token", "alice:"])
         #expect(token.status != 0)
         #expect(token.stderr.contains("--admin-token: token 'alice:': expected NAME:TOKEN"))
@@ -52,13 +56,15 @@ import Testing
         user_feature_set: user_profile
         item_feature_set: item_catalog
         versions_kept: 3
+        executor: event_loops
 
         """.write(to: file, atomically: true, encoding: .utf8)
         let server = try await DuetServerProcess.start(
             dataDirectory: dir.appendingPathComponent("data"), port: port, arguments: ["--config", file.path],
-            environment: ["DUET_ADMIN_TOKEN": "env:from-env"])
+            environment: ["DUET_ADMIN_TOKEN": "env:from-env", "DUET_EXECUTOR": "pool"])
         defer { _ = server.stop() }
-        // The flag's port won over the file's; the environment's token over the file's.
+        // The flag's port won over the file's; the environment's token (and Swift's own pool, where every
+        // other test's server runs tasks on the event loops) over the file's.
         #expect(try await server.get("/v1/admin/models", token: "from-env").0 == 200)
         #expect(try await server.get("/v1/admin/models", token: "from-file").0 == 401)
         // max_candidates from the file.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -55,14 +56,19 @@ public final class FeedbackLog: @unchecked Sendable {
     public let configuration: Configuration
     public let recovery: Recovery
     private let logger: Logger
-    /// Guards everything below; the writer thread waits on it.
+    /// Guards `pending` and `closing`; the writer thread waits on it. Never held across a write or an
+    /// `fsync`, so an append (on a request's thread) waits for no disk.
     private let condition = NSCondition()
     private var pending: [Pending] = []
     private var closing = false
+    /// Guards the files: everything below but `written`. Taken after `condition`, never before it.
+    private let files = NSLock()
     private var closed = false
     private var segments: [Segment]
-    /// The next record's sequence (writer thread, under the lock).
+    /// The next record's sequence (writer thread, under `files`).
     private var nextSequence: UInt64
+    /// The last record's sequence, for readers that must not wait for the disk (metrics).
+    private let written: Atomic<UInt64>
     private var fd: Int32 = -1
     private var activeSize = 0
     private var lastSync = ContinuousClock.now
@@ -120,6 +126,7 @@ public final class FeedbackLog: @unchecked Sendable {
         }
         self.segments = found
         self.nextSequence = next
+        self.written = Atomic(next - 1)
         self.recovery = recovery
         try openActive()
         let thread = Thread { [self] in writeLoop() }
@@ -135,11 +142,7 @@ public final class FeedbackLog: @unchecked Sendable {
     deinit { close() }
 
     /// The sequence of the last record written (0: none yet).
-    public var lastSequence: UInt64 {
-        condition.lock()
-        defer { condition.unlock() }
-        return nextSequence - 1
-    }
+    public var lastSequence: UInt64 { written.load(ordering: .acquiring) }
 
     /// Appends `payload`; returns its sequence once written (and synced, with `.always`). Throws when
     /// the log is closed or the write failed (then nothing of it is in the log).
@@ -162,7 +165,7 @@ public final class FeedbackLog: @unchecked Sendable {
 
     /// Calls `body` with every intact record whose sequence is above `sequence`, in order.
     public func records(after sequence: UInt64, _ body: (FeedbackLogRecord) throws -> Void) throws {
-        let list: [Segment] = condition.withLock { segments }
+        let list: [Segment] = files.withLock { segments }
         for (i, segment) in list.enumerated() {
             // A segment whose successor starts at or below `sequence + 1` holds nothing wanted.
             if i + 1 < list.count, list[i + 1].first <= sequence + 1 { continue }
@@ -187,7 +190,7 @@ public final class FeedbackLog: @unchecked Sendable {
     /// Returns how many were deleted.
     @discardableResult
     public func trim(through sequence: UInt64) -> Int {
-        let doomed: [Segment] = condition.withLock {
+        let doomed: [Segment] = files.withLock {
             var out: [Segment] = []
             while segments.count > 1, segments[1].first <= sequence + 1 {
                 out.append(segments.removeFirst())
@@ -201,18 +204,19 @@ public final class FeedbackLog: @unchecked Sendable {
     /// Makes the next record's sequence at least `sequence + 1` (a checkpoint that has learned past
     /// what the log holds: the log was replaced or lost; never number a record twice).
     public func skip(past sequence: UInt64) throws {
-        try condition.withLock {
+        try files.withLock {
             guard nextSequence <= sequence else { return }
             logger.error("feedback log: a checkpoint has learned past the log; numbering continues after it", metadata: [
                 "log_next": "\(nextSequence)", "checkpoint": "\(sequence)",
             ])
             nextSequence = sequence + 1
+            written.store(sequence, ordering: .releasing)
             try roll()
         }
     }
 
     /// The segment files, oldest first (for status and tests).
-    public var segmentPaths: [String] { condition.withLock { segments.map(\.path) } }
+    public var segmentPaths: [String] { files.withLock { segments.map(\.path) } }
 
     /// Writes what is pending, syncs, and stops the writer. Appends after this throw.
     public func close() {
@@ -235,8 +239,7 @@ public final class FeedbackLog: @unchecked Sendable {
         while true {
             condition.lock()
             while pending.isEmpty && !closing {
-                if unsynced && configuration.sync == .everysec {
-                    let due = lastSync + .seconds(1)
+                if let due = files.withLock({ unsynced && configuration.sync == .everysec ? lastSync + .seconds(1) : nil }) {
                     if ContinuousClock.now >= due { break }
                     let wait = ContinuousClock.now.duration(to: due)
                     _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)))
@@ -247,6 +250,8 @@ public final class FeedbackLog: @unchecked Sendable {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             let stop = closing && batch.isEmpty
+            condition.unlock()
+            files.lock()
             var results: [Result<UInt64, any Error>] = []
             if !batch.isEmpty {
                 results = write(batch, buffer: &buffer)
@@ -259,7 +264,7 @@ public final class FeedbackLog: @unchecked Sendable {
                 fd = -1
                 closed = true
             }
-            condition.unlock()
+            files.unlock()
             for (p, r) in zip(batch, results) { p.continuation.resume(with: r) }
             if stop {
                 stopped.signal()
@@ -268,7 +273,7 @@ public final class FeedbackLog: @unchecked Sendable {
         }
     }
 
-    /// Writes `batch` as consecutive records (under the lock). On failure the segment is cut back to
+    /// Writes `batch` as consecutive records (under `files`). On failure the segment is cut back to
     /// where it was and every append of the batch fails.
     private func write(_ batch: [Pending], buffer: inout [UInt8]) -> [Result<UInt64, any Error>] {
         do {
@@ -302,6 +307,7 @@ public final class FeedbackLog: @unchecked Sendable {
         }
         activeSize += buffer.count
         nextSequence = first + UInt64(batch.count)
+        written.store(nextSequence - 1, ordering: .releasing)
         unsynced = true
         return batch.indices.map { .success(first + UInt64($0)) }
     }
@@ -313,7 +319,7 @@ public final class FeedbackLog: @unchecked Sendable {
         lastSync = .now
     }
 
-    /// Closes the active segment (synced) and opens a new one starting at `nextSequence` (under the lock).
+    /// Closes the active segment (synced) and opens a new one starting at `nextSequence` (under `files`).
     private func roll() throws {
         if fd >= 0 {
             unsynced = true

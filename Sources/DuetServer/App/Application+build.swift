@@ -19,7 +19,11 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let started = ContinuousClock.now
     let logger = dependencies.logger
-    let (router, services) = try await buildRouter(configuration, dependencies: dependencies)
+    // Start-up reads files and SQLite, and the services may block: all of it on the background threads.
+    let background = BackgroundExecutor.shared
+    let (router, services) = try await withTaskExecutorPreference(background) {
+        try await buildRouter(configuration, dependencies: dependencies, background: background)
+    }
     let idle = configuration.idleTimeout.components
     let governor = ConnectionGovernor(maxConnections: configuration.maxConnections, headerTimeout: configuration.headerTimeout)
     return Application(
@@ -28,7 +32,7 @@ public func buildApplication(
             additionalChannelHandlers: [governor.makeHandler()],
             idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "duet"),
-        services: services,
+        services: services.map { BackgroundService($0, on: background) },
         onServerRunning: { _ in
             let elapsed = ContinuousClock.now - started
             logger.info("duet serving", metadata: [
@@ -42,7 +46,7 @@ public func buildApplication(
 
 /// The services and the routes, with their middleware: what `buildApplication` serves.
 func buildRouter(
-    _ configuration: ServerConfiguration, dependencies: AppDependencies
+    _ configuration: ServerConfiguration, dependencies: AppDependencies, background: BackgroundExecutor = .shared
 ) async throws -> (router: Router<DuetRequestContext>, services: [any Service]) {
     let logger = dependencies.logger, metrics = dependencies.metrics, database = dependencies.database
 
@@ -131,7 +135,7 @@ func buildRouter(
     ).addRoutes(to: configuration.apiTokens.isEmpty
         ? timed.group("/v1")
         : timed.group("/v1").add(middleware: BearerAuthMiddleware(auth: BearerAuth(tokens: configuration.apiTokens, kind: "API"))))
-    let admin = timed.group("/v1/admin").add(middleware: BearerAuthMiddleware(auth: auth))
+    let admin = timed.group("/v1/admin").add(middleware: BearerAuthMiddleware(auth: auth)).add(middleware: BackgroundMiddleware(executor: background))
     ExperimentController(experiments: experiments, reporter: ExperimentReporter(experiments: experiments, models: registry, cluster: cluster),
                          database: database, body: body).addRoutes(to: admin)
     ModelController(models: registry, body: body).addRoutes(to: admin)

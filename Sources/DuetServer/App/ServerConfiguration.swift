@@ -66,8 +66,18 @@ public struct ServerConfiguration: Sendable {
     public var itemFeatureSet = "item_catalog"
     /// Model versions kept in memory per slot.
     public var versionsKept = 16
+    /// Where `duet serve` runs Swift concurrency: `eventLoops` (the default) installs SwiftNIO's event
+    /// loops as the global executor, so a request's tasks run on the thread that read it (blocking
+    /// work runs on `BackgroundExecutor`); `pool` keeps Swift's own pool (a hop each way per request).
+    public var executor: TaskThreads = .eventLoops
 
     public init() {}
+}
+
+/// See `ServerConfiguration.executor`.
+public enum TaskThreads: String, Sendable, CaseIterable {
+    case eventLoops = "event_loops"
+    case pool
 }
 
 /// A configuration problem: names the source (flag, variable or file) and the setting.

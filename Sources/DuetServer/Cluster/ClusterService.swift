@@ -468,7 +468,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             let files = (change.files ?? []).map { (file: $0.file, yaml: $0.yaml) }
             let experiments = self.experiments
             let box = Mutex<Result<[ExperimentRevision], any Error>?>(nil)
-            Task {
+            Task(executorPreference: BackgroundExecutor.shared) {  // applying writes files: not on an event loop
                 do {
                     let saved = try await experiments.applyHere(files, actor: change.actor, revertedFrom: change.revertedFrom)
                     box.withLock { $0 = .success(saved) }
@@ -490,7 +490,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
             guard let slotName = change.slot.flatMap(SlotName.init(rawValue:)), let to = change.to, !replayed else { return }
             let registry = self.registry
             let box = Mutex<Result<ModelSlot.Swap, any Error>?>(nil)
-            Task {
+            Task(executorPreference: BackgroundExecutor.shared) {  // applying writes files: not on an event loop
                 do {
                     let swap = change.promote == true
                         ? try await registry.promoteHere(slot: slotName, id: to, actor: change.actor)

@@ -162,7 +162,7 @@ public final class ExperimentControl: Service, Sendable {
             }
         }
         // Past cancellation: the last save runs in a task of its own (see LearnerService.checkpoint).
-        await Task { await saveStats(final: true) }.value
+        await Task(executorPreference: BackgroundExecutor.shared) { [self] in await saveStats(final: true) }.value
     }
 
     /// SRM p-value of each experiment's live revision.

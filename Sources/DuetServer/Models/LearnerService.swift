@@ -222,7 +222,7 @@ final class LearnerService: Service, Sendable {
         // A checkpoint, once started, finishes: it runs in a task of its own, which the service's
         // cancellation does not reach (when the HTTP server stops first the service group cancels this
         // service, possibly mid-checkpoint, and the database would refuse the registry row).
-        await Task { await writeCheckpoint() }.value
+        await Task(executorPreference: BackgroundExecutor.shared) { [self] in await writeCheckpoint() }.value
     }
 
     private func writeCheckpoint() async {
@@ -300,7 +300,8 @@ final class LearnerService: Service, Sendable {
         let registry = self.registry
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask {
+                // On a thread of its own: under steady feedback the loop learns without suspending.
+                group.addTask(executorPreference: BackgroundExecutor.learner) {
                     // The learner may appear later (first static model); poll for it.
                     while !Task.isCancelled {
                         if let learner = registry.learner {

@@ -196,8 +196,7 @@ public final class ModelRegistry: Sendable {
         do { swap = try slot(name).rollback(to: id) } catch let e as SlotError {
             throw ModelError.rollbackRefused(e.description)
         }
-        if name == .online { repointLearner(to: swap.to) }
-        if name == .static { rememberStaticChoice(swap.to.id) }
+        await settle(name, on: swap.to)
         metrics.swapDuration.record(swap.duration)
         metrics.rollbacks(slot: name, reason: reason).increment()
         if reason == .guardrail {
@@ -236,12 +235,21 @@ public final class ModelRegistry: Sendable {
         do { swap = try slot(name).promote(id) } catch let e as SlotError {
             throw ModelError.unknownVersion(e.description)
         }
-        if name == .online { repointLearner(to: swap.to) }
-        if name == .static { rememberStaticChoice(swap.to.id) }
+        await settle(name, on: swap.to)
         metrics.swapDuration.record(swap.duration)
         published(swap.to, slot: name)
         try await database.audit([AuditEntry(actor: actor, action: "model.promote", target: name.rawValue, before: swap.from.id, after: swap.to.id)])
         return swap
+    }
+
+    /// What follows a swap to `version`: the online learner re-pointed there (it reads the version's
+    /// checkpoint, tens of MB), or the static choice written (with `fsync`). On the background
+    /// threads: a guardrail rollback runs inside a feedback request, on an event loop.
+    private func settle(_ name: SlotName, on version: ModelVersion) async {
+        await BackgroundExecutor.shared.run { [self] in
+            if name == .online { repointLearner(to: version) }
+            if name == .static { rememberStaticChoice(version.id) }
+        }
     }
 
     /// Writes the operator's static choice (atomically); a failure is logged, the swap stands.

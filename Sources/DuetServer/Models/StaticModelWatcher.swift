@@ -64,7 +64,8 @@ final class StaticModelWatcher: Service, Sendable {
         do {
             watcher = try DirectoryWatcher(path: directory) { [self] name in
                 guard name.hasSuffix(".duet"), !name.hasPrefix(".") else { return }
-                Task {
+                // From the watcher's thread: reading the file may block, so not on an event loop.
+                Task(executorPreference: BackgroundExecutor.shared) { [self] in
                     do {
                         try await load(path: directory + "/" + name, actor: "file-watch")
                         try await learner.start()
