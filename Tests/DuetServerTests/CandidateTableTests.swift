@@ -41,6 +41,37 @@ import Testing
         #expect(batch.named.map(\.count) == [item("x").named.count, item("7").named.count, item("10").named.count])
     }
 
+    /// A request with the same candidates as a recent one (the whole catalog, a fixed list) gets the
+    /// same batch, per model version; other lists, orders and versions get their own, and what is kept
+    /// is bounded.
+    @Test func theSameCandidatesShareTheirBatchPerVersion() {
+        var small = config
+        small.bits = 10
+        small.k = 2
+        func model() -> ModelVersion {
+            ModelVersion(id: "t", parentID: nil, kind: .static, examples: 0, metrics: .init(), config: small, positives: 1, seen: 2,
+                         weights: WeightPages((0..<small.size).map { Float($0 % 7) / 7 }),
+                         factors: WeightPages((0..<(small.size * small.k)).map { Float($0 % 5) / 10 }))
+        }
+        let (a, b) = (model(), model())
+        let table = CandidateTable()
+        let g = PreparedGeneration(set: "items", version: "v1", config: small)
+        let hashed = { (id: String) in PreparedCandidate(id: id, row: nil, hasher: small.hasher) }
+        let kept = table.keep(["1", "2", "3"].map(hashed), in: g)
+        let first = table.lookup(["3", "1"], in: g, version: a, named: false)
+        let again = table.lookup(["3", "1"], in: g, version: a, named: false)
+        #expect(again.slots == [2, 0] && again.batch?.numbers == [3, 1])
+        #expect(again.batch?.parts == first.batch?.parts && again.batch?.parts.count == 2 * a.itemPartsWidth)
+        // The same parts as a batch made afresh, under each version.
+        #expect(again.batch?.parts == table.batch(store: kept.store, slots: [2, 0], fresh: [], version: a, named: false).parts)
+        let other = table.lookup(["3", "1"], in: g, version: b, named: false)
+        #expect(other.batch?.parts == table.batch(store: kept.store, slots: [2, 0], fresh: [], version: b, named: false).parts)
+        #expect(table.lookup(["1", "3"], in: g, version: a, named: false).batch?.numbers == [1, 3])
+        #expect(table.lookup(["3", "1"], in: g, version: nil, named: true).batch?.parts.isEmpty == true)
+        #expect(kept.store.recent.count == CandidateTable.recentKept)
+        #expect(table.hits.load(ordering: .relaxed) == 10 && table.misses.load(ordering: .relaxed) == 0)
+    }
+
     @Test func boundedInCandidatesAndGenerations() {
         let table = CandidateTable(capacity: 10)
         let first = table.keep((0..<6).map { item("\($0)") }, in: generation("v1"))

@@ -22,8 +22,24 @@ final class CandidateTable: Sendable {
         /// Per model version (oldest first, at most `partsKept`): every slot's parts, NaN where not
         /// computed yet (a model's parts are finite: versions with non-finite weights are refused).
         var parts: [(serial: UInt64, width: Int, rows: [Float])] = []
+        /// The last whole batches made here (at most `recentKept`, newest last), by their candidate
+        /// ids, model version (nil: no parts) and whether named: a request with the same candidates as
+        /// one of them (a catalog ranked whole, a page's fixed list) shares its batch instead of
+        /// copying every candidate again. Shared storage is read-only (a batch is a value).
+        var recent: [(ids: [String], serial: UInt64?, named: Bool, slots: [Int], batch: CandidateBatch)] = []
 
         var count: Int { numbers.count }
+
+        /// The kept batch of exactly `ids` under `serial` and `named`.
+        func recent(_ ids: [String], serial: UInt64?, named: Bool) -> (slots: [Int], batch: CandidateBatch)? {
+            for r in recent.reversed() where r.serial == serial && r.named == named && r.ids == ids { return (r.slots, r.batch) }
+            return nil
+        }
+
+        func remember(_ ids: [String], serial: UInt64?, named: Bool, slots: [Int], batch: CandidateBatch) {
+            if recent.count >= CandidateTable.recentKept { recent.removeFirst() }
+            recent.append((ids, serial, named, slots, batch))
+        }
 
         /// The index in `parts` of `version`'s rows, made (all NaN) on first use.
         func partsIndex(_ version: ModelVersion) -> Int {
@@ -41,6 +57,9 @@ final class CandidateTable: Sendable {
     /// Model versions whose parts are kept per generation: static and online serve side by side, and
     /// a new online version replaces the oldest. 4 + 4k bytes per candidate each.
     static let partsKept = 3
+    /// Whole batches kept per generation for requests with the same candidates (`Store.recent`):
+    /// two arms' versions, and a few candidate lists each.
+    static let recentKept = 4
     /// Lookups answered, and not.
     let hits = ManagedAtomic<Int>(0)
     let misses = ManagedAtomic<Int>(0)
@@ -50,15 +69,19 @@ final class CandidateTable: Sendable {
     }
 
     /// Each id's slot in `generation`'s store (-1 where it is not prepared yet), and the store; when
-    /// every id is prepared, also their batch (as `batch`, in the same hold of the lock).
+    /// every id is prepared, also their batch (as `batch`, in the same hold of the lock; shared with
+    /// the last requests for the same ids, if any).
     func lookup(
         _ ids: [String], in generation: Generation, version: ModelVersion?, named: Bool
     ) -> (store: Store?, slots: [Int], batch: CandidateBatch?) {
         let found: (Store?, [Int], CandidateBatch?) = stores.withLock { s in
             guard let store = s[generation] else { return (nil, Array(repeating: -1, count: ids.count), nil) }
+            if let (slots, batch) = store.recent(ids, serial: version?.serial, named: named) { return (store, slots, batch) }
             var slots: [Int] = []
-            let complete = store.slots.slots(of: ids, into: &slots)
-            return (store, slots, complete ? fill(store: store, slots: slots, fresh: [], version: version, named: named) : nil)
+            guard store.slots.slots(of: ids, into: &slots) else { return (store, slots, nil) }
+            let batch = fill(store: store, slots: slots, fresh: [], version: version, named: named)
+            store.remember(ids, serial: version?.serial, named: named, slots: slots, batch: batch)
+            return (store, slots, batch)
         }
         let h = found.2 != nil ? ids.count : found.1.reduce(0) { $0 + ($1 < 0 ? 0 : 1) }
         hits.wrappingIncrement(by: h, ordering: .relaxed)
