@@ -196,30 +196,35 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
 
     private func mirrorLoop(_ redis: RedisConnection) {
         let ttl = String(max(1, configuration.impressionTTL.components.seconds * 1000))
+        var batch: [Copy] = []
         while isRunning {
             _ = mirrorSignal.wait(timeout: .now() + 0.2)
             // Linger a moment so a busy replica sends big batches (one write, one BITFIELD per
             // batch) rather than one or two copies per wake-up; feedback that arrives sooner on
             // another replica is asked for again 30 ms later (`fetchImpression`).
             if mirrorQueue.withLock({ $0.count < 500 }) { usleep(UInt32(Self.mirrorLinger.components.attoseconds / 1_000_000_000_000)) }
-            let batch = mirrorQueue.withLock { q -> [Copy] in
-                let b = q.prefix(1000)
-                q.removeFirst(b.count)
-                return Array(b)
-            }
-            guard !batch.isEmpty else { continue }
-            if mirrorQueue.withLock({ !$0.isEmpty }) { mirrorSignal.signal() }
-            do {
-                if let uncounted = try copy(batch, ttl: ttl, redis) {
-                    failed("distinct users", uncounted)  // the copies landed; these new users go uncounted
-                } else {
-                    recovered()
+            // The whole queue, swapped for the last batch's emptied buffer: nothing is copied or shifted
+            // (taking 1,000 from the front, and copying them out, was a fifth of this thread's time).
+            mirrorQueue.withLock { swap(&$0, &batch) }
+            var start = 0
+            while start < batch.count {
+                let chunk = batch[start..<min(start + 1000, batch.count)]
+                start = chunk.endIndex
+                do {
+                    if let uncounted = try copy(chunk, ttl: ttl, redis) {
+                        failed("distinct users", uncounted)  // the copies landed; these new users go uncounted
+                    } else {
+                        recovered()
+                    }
+                } catch {
+                    // Those impressions (and the rest of the batch, not tried against a failing Redis) join
+                    // only on the replica that served them; those users go uncounted.
+                    state.withLock { $0.impressionsDropped += batch.count - chunk.startIndex }
+                    failed("impressions", error)
+                    break
                 }
-            } catch {
-                // Those impressions join only on the replica that served them; those users go uncounted.
-                state.withLock { $0.impressionsDropped += batch.count }
-                failed("impressions", error)
             }
+            batch.removeAll(keepingCapacity: true)
         }
     }
 
@@ -227,7 +232,7 @@ final class ClusterService: Service, ChangeDistributor, Sendable {
     /// filter bits (one `BITFIELD` per experiment revision); then, in a second round trip, the count
     /// of the users whose bits were not all set, per arm. Throws when the first fails (nothing of the
     /// batch is sure to have landed); returns the second's error, if any.
-    private func copy(_ batch: [Copy], ttl: String, _ redis: RedisConnection) throws -> (any Error)? {
+    private func copy(_ batch: ArraySlice<Copy>, ttl: String, _ redis: RedisConnection) throws -> (any Error)? {
         var encoder = RESPEncoder()
         // The new users of each experiment revision, in order.
         var groups: [(key: String, revision: Int, arms: [Int], bits: [[Int]])] = []
