@@ -12,8 +12,8 @@ public enum DuetServerApp {
         var logger = Logger(label: "duet")
         logger.logLevel = ProcessInfo.processInfo.environment["DUET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         // A request is read on an event loop; on Swift's own pool its handler would then run on another
-        // thread, and its answer hop back: two wake-ups per request (the event loops serve 1.1× the
-        // recommends per core without them; BENCHMARKS.md). What may block runs on `BackgroundExecutor`.
+        // thread, and its answer hop back: two wake-ups per request (without them recommend/healthz is
+        // 1.12×; BENCHMARKS.md). What may block runs on `BackgroundExecutor` instead.
         if configuration.executor == .eventLoops, !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
             logger.warning("executor: could not install the event loops as Swift's global executor; tasks run on Swift's pool")
         }
