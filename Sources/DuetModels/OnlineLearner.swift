@@ -35,7 +35,6 @@ public final class OnlineLearner: Sendable {
 
     struct State {
         var learner: Learner
-        var queue: [Example] = []
         var stats = Stats()
         var nextID: Int
         var lastPublished: ModelVersion?
@@ -48,6 +47,10 @@ public final class OnlineLearner: Sendable {
     public let publishEvery: Int
     public let queueCapacity: Int
     private let state: Mutex<State>
+    /// The examples waiting, and those refused, apart from `state`: `submit` (a feedback request, on
+    /// an event loop) never waits for a learning step, a publish or a reset, which hold `state` for up
+    /// to milliseconds.
+    private let inbox = Mutex<(queue: [Example], dropped: Int)>(([], 0))
     /// Called after each publish (registry, metrics); runs on the learner's task.
     private let onPublish: @Sendable (ModelVersion) -> Void
 
@@ -71,21 +74,20 @@ public final class OnlineLearner: Sendable {
     }
 
     /// Whether `submit` would take an example now (a caller that must log first asks before).
-    public var hasRoom: Bool { state.withLock { $0.queue.count < queueCapacity } }
+    public var hasRoom: Bool { inbox.withLock { $0.queue.count < queueCapacity } }
 
     /// Queues an example; false (and counted as dropped) when the queue is full. With `force` (an
     /// example already in the feedback log, room asked for before) it is queued regardless.
     @discardableResult
     public func submit(_ example: Example, force: Bool = false) -> Bool {
-        let accepted = state.withLock { s -> Bool in
-            guard force || s.queue.count < queueCapacity else {
-                s.stats.dropped += 1
+        inbox.withLock { i -> Bool in
+            guard force || i.queue.count < queueCapacity else {
+                i.dropped += 1
                 return false
             }
-            s.queue.append(example)
+            i.queue.append(example)
             return true
         }
-        return accepted
     }
 
     /// Continue learning from `version` (after a rollback) and, when given, the optimizer state saved
@@ -101,15 +103,19 @@ public final class OnlineLearner: Sendable {
     }
 
     public var stats: Stats {
-        state.withLock { s in
+        var st = state.withLock { s in
             var st = s.stats
             st.logloss = s.learner.metrics.logloss
             st.windowLogloss = s.learner.metrics.windowLogloss
             st.auc = s.learner.metrics.auc
-            st.queued = s.queue.count
             st.rejected = s.learner.rejections
             return st
         }
+        inbox.withLock { i in
+            st.queued = i.queue.count
+            st.dropped = i.dropped
+        }
+        return st
     }
 
     /// Scores with the learner's current (unpublished) weights: what the next version will say.
@@ -118,8 +124,10 @@ public final class OnlineLearner: Sendable {
     /// Learns until the task is cancelled; publishes a last version on the way out.
     public func run() async {
         var lastPublish = ContinuousClock.now
+        // The inbox's queue is swapped for this emptied buffer: nothing copied, no new buffer per batch.
+        var batch: [Example] = []
         while !Task.isCancelled {
-            let batch: [Example] = state.withLock { s in
+            state.withLock { s in
                 if let r = s.pendingReset {
                     s.learner.reset(to: r.version, optimizerState: r.optimizerState)
                     s.lastPublished = r.version
@@ -130,10 +138,10 @@ public final class OnlineLearner: Sendable {
                     }
                     s.pendingReset = nil
                 }
-                let b = s.queue
-                s.queue.removeAll(keepingCapacity: true)
-                return b
             }
+            // After the reset: what was queued before it is learned from the version it resets to.
+            batch.removeAll(keepingCapacity: true)
+            inbox.withLock { swap(&$0.queue, &batch) }
             if learn(batch) { lastPublish = ContinuousClock.now }
             let due = state.withLock { $0.sincePublish >= publishEvery } || (ContinuousClock.now - lastPublish >= publishInterval && state.withLock { $0.sincePublish > 0 })
             if due {

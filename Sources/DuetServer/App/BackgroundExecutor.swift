@@ -20,7 +20,8 @@ public final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
     /// The threads' ids, once each has started.
     private let running = Mutex<[pthread_t]>([])
 
-    /// `threads` threads named `name-0`, `name-1`, …; they live as long as the process.
+    /// `threads` threads, `name-0`, `name-1`, … to Foundation (this Foundation does not pass the name to
+    /// the kernel: `top -H` shows the creator's); they live as long as the process.
     public init(name: String = "duet-background", threads: Int = 2) {
         self.threads = max(1, threads)
         for i in 0..<self.threads {
