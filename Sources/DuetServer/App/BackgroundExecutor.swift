@@ -16,15 +16,13 @@ import Synchronization
 public final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
     private let jobs = Mutex<[UnownedJob]>([])
     private let ready = DispatchSemaphore(value: 0)
-    private let threads: Int
     /// The threads' ids, once each has started.
     private let running = Mutex<[pthread_t]>([])
 
     /// `threads` threads, `name-0`, `name-1`, … to Foundation (this Foundation does not pass the name to
     /// the kernel: `top -H` shows the creator's); they live as long as the process.
     public init(name: String = "duet-background", threads: Int = 2) {
-        self.threads = max(1, threads)
-        for i in 0..<self.threads {
+        for i in 0..<max(1, threads) {
             let t = Thread { [self] in loop() }
             t.name = "\(name)-\(i)"
             t.stackSize = 1 << 20
